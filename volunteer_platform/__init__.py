@@ -1,0 +1,82 @@
+"""The application factory: extensions, blueprints, commands, error handlers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application. ``config`` overrides settings read from the environment."""
+    from volunteer_platform.config import load_config
+
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    overrides = dict(config or {})
+    environ = overrides.pop("ENVIRON", None)
+    app.config.update(load_config(app.instance_path, environ))
+    app.config.update(overrides)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_commands(app)
+
+    from volunteer_platform.web import register_web_hooks
+
+    register_web_hooks(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from volunteer_platform import i18n
+    from volunteer_platform.db import configure_sqlite
+    from volunteer_platform.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    # Import the models so that the metadata knows every table.
+    from volunteer_platform import models  # noqa: F401
+
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        timezone_selector=i18n.select_timezone,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    login_manager.init_app(app)
+    from volunteer_platform.auth import login as _login  # noqa: F401  (registers the user loader)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from volunteer_platform.auth.views import bp as auth_bp
+    from volunteer_platform.core.views import bp as core_bp
+    from volunteer_platform.supervision.views import bp as supervision_bp
+    from volunteer_platform.tenants.views import bp as tenants_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(supervision_bp)
+    # Last: its "/<tenant_slug>/…" rules must not shadow the fixed prefixes above
+    # (Werkzeug prefers static segments anyway; reserved slugs make sure).
+    app.register_blueprint(tenants_bp)
+
+
+def _register_commands(app: Flask) -> None:
+    from volunteer_platform.demo import seed_demo_command
+    from volunteer_platform.notifications.cli import send_emails_command
+
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(send_emails_command)

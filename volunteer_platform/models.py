@@ -1,0 +1,7 @@
+"""Imports every model module so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from volunteer_platform.auth.models import Invitation, PasswordReset, User
+from volunteer_platform.notifications.models import OutboxEmail
+from volunteer_platform.tenants.models import Membership, Site, Tenant
+
+__all__ = ["Invitation", "Membership", "OutboxEmail", "PasswordReset", "Site", "Tenant", "User"]
