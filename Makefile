@@ -1,0 +1,55 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    create .venv, install, migrate, load the demo data, serve on SQLite
+#   make test   install what the tests need, run the suite on SQLite then PostgreSQL
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test test-sqlite test-postgres install translations extract-messages db-upgrade seed-demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(STAMP) translations
+
+# Compiled catalogues (.mo) are build products, not committed.
+translations: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d volunteer_platform/translations -D messages
+
+# Refresh the catalogue after changing user-facing text (French source strings).
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract --ignore-dirs='.*' -F babel.cfg -k _l -k lazy_gettext -o volunteer_platform/translations/messages.pot .
+	$(BIN)/pybabel update -i volunteer_platform/translations/messages.pot -d volunteer_platform/translations -D messages --no-fuzzy-matching
+
+db-upgrade: install
+	$(BIN)/flask db upgrade
+
+seed-demo: db-upgrade
+	$(BIN)/flask seed-demo --if-empty
+
+run: seed-demo
+	@echo "Serving on http://$(HOST):$(PORT) — e-mails are printed below (no MAIL_SERVER set)."
+	@trap 'kill $$mailer 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/flask send-emails --every 5 & mailer=$$!; \
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+test: install
+	bash scripts/run-tests.sh
+
+test-sqlite: install
+	$(BIN)/pytest -q
+
+test-postgres: install
+	bash scripts/run-tests.sh --postgres-only
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
+	find volunteer_platform/translations -name '*.mo' -delete
