@@ -114,6 +114,10 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
     if "app" not in request.fixturenames:
         return
     app: Flask = request.getfixturevalue("app")
+    try:  # end the test's own transaction first, or its lock would block the clean-up
+        db.session.remove()
+    except RuntimeError:  # no application context left
+        pass
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:

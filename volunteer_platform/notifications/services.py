@@ -53,11 +53,14 @@ class Transport(Protocol):
 class ConsoleTransport:
     """Development: print each message instead of sending it."""
 
-    stream: TextIO = sys.stdout
+    stream: TextIO | None = None  # None: whatever sys.stdout is when sending
 
     def send(self, message: EmailMessage) -> None:
-        self.stream.write(f"{'-' * 72}\n{message.as_string()}\n{'-' * 72}\n")
-        self.stream.flush()
+        stream = self.stream or sys.stdout
+        # Decoded, so that links are readable (as_string() would give base64 for accents).
+        headers = "".join(f"{k}: {message[k]}\n" for k in ("From", "To", "Subject"))
+        stream.write(f"{'-' * 72}\n{headers}\n{message.get_content()}{'-' * 72}\n")
+        stream.flush()
 
 
 @dataclass
@@ -80,9 +83,9 @@ class SmtpTransport:
             smtp.send_message(message)
 
 
-def transport_from_config(config: dict[str, Any], stream: TextIO = sys.stdout) -> Transport:
+def transport_from_config(config: dict[str, Any]) -> Transport:
     if not config.get("MAIL_SERVER"):
-        return ConsoleTransport(stream)
+        return ConsoleTransport()
     return SmtpTransport(
         host=config["MAIL_SERVER"],
         port=config["MAIL_PORT"],
