@@ -3,5 +3,9 @@
 from volunteer_platform.auth.models import Invitation, PasswordReset, User
 from volunteer_platform.notifications.models import OutboxEmail
 from volunteer_platform.tenants.models import Membership, Site, Tenant
+from volunteer_platform.training import models as training_models
 
-__all__ = ["Invitation", "Membership", "OutboxEmail", "PasswordReset", "Site", "Tenant", "User"]
+__all__ = [
+    "Invitation", "Membership", "OutboxEmail", "PasswordReset", "Site", "Tenant", "User",
+    "training_models",
+]
