@@ -96,3 +96,68 @@ def link_in(body: str) -> str:
 
 def later(**delta: float):
     return utcnow() + timedelta(**delta)
+
+
+def make_invitation(tenant: Tenant, email: str | None = None, role: Role | str = Role.VOLUNTEER,
+                    *, invited_by: User | None = None, ttl_days: float = 14) -> Any:
+    """A pending invitation (its e-mail queued in the outbox, as the real service does)."""
+    from volunteer_platform.auth.services import invite
+
+    invitation, _token = invite(
+        tenant,
+        email or f"invite{next(_counter)}@example.org",
+        Role(role),
+        invited_by=invited_by,
+        now=utcnow(),
+        ttl=timedelta(days=ttl_days),
+        base_url="http://testserver.example",
+    )
+    db.session.commit()
+    return invitation
+
+
+def page_text(response: Any) -> str:
+    """A response's HTML with entities decoded (so "C'est" matches "C&#39;est")."""
+    import html
+
+    return html.unescape(response.get_data(as_text=True))
+
+
+# --- pages -------------------------------------------------------------------------
+
+_CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_FLASH_RE = re.compile(r'<div class="flash flash-(\w+)"[^>]*>(.*?)</div>', re.S)
+
+
+def csrf_token_in(response: Any) -> str:
+    """The first CSRF token in a page's forms."""
+    match = _CSRF_RE.search(response.get_data(as_text=True))
+    assert match, "no csrf_token field in the page"
+    return match.group(1)
+
+
+def flashes_in(response: Any) -> list[tuple[str, str]]:
+    """The flash messages shown on a page, as (category, text), entities decoded."""
+    import html
+
+    return [(category, html.unescape(text).strip())
+            for category, text in _FLASH_RE.findall(response.get_data(as_text=True))]
+
+
+def sign_in(client: Any, email: str, password: str = PASSWORD, *, remember: bool = False,
+            next: str | None = None) -> Any:
+    """Sign in through the real login form; returns the POST's response."""
+    from urllib.parse import urlencode
+
+    data = {"email": email, "password": password}
+    if remember:
+        data["remember"] = "y"
+    url = "/login" if next is None else "/login?" + urlencode({"next": next})
+    return client.post(url, data=data)
+
+
+def is_signed_in(client: Any) -> bool:
+    """Whether ``client`` is signed in (the account page needs a signed-in person)."""
+    status = client.get("/account").status_code
+    assert status in (200, 302), status
+    return status == 200

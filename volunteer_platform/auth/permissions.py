@@ -93,6 +93,10 @@ def enforce_access() -> Any:
         return None
     membership = g.membership
     if membership is None:
+        # Not a member: answer as for a structure that does not exist, so the
+        # error page must not show this one either (its name in the menu).
+        g.pop("tenant", None)
+        g.pop("membership", None)
         abort(404)
     if membership.role not in rule.roles:
         abort(403)

@@ -35,9 +35,11 @@ def timezone_choices() -> list[str]:
 
 
 def check_timezone(name: str) -> str:
+    # OSError: with the tzdata package, a folder name such as "Europe" raises
+    # IsADirectoryError instead of ZoneInfoNotFoundError (Python 3.11 zoneinfo).
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationFailed(_l("Fuseau horaire inconnu."), field="timezone") from None
     return name
 
@@ -117,10 +119,12 @@ def set_tenant_active(tenant: Tenant, active: bool) -> None:
 
 def _check_site_name(tenant: Tenant, name: str, exclude_id: int | None) -> str:
     name = name.strip()
-    stmt = tenant_select(Site, tenant).where(func.lower(Site.name) == name.lower())
+    # Compared in Python: SQLite's lower() only folds ASCII, so "ÉCOLE" and
+    # "école" would differ there. A structure has a handful of sites.
+    stmt = tenant_select(Site, tenant).with_only_columns(Site.name)
     if exclude_id is not None:
         stmt = stmt.where(Site.id != exclude_id)
-    if db.session.scalars(stmt).first() is not None:
+    if any(other.casefold() == name.casefold() for other in db.session.scalars(stmt)):
         raise Conflict(_l("Un lieu porte déjà ce nom dans la structure."), field="name")
     return name
 

@@ -30,9 +30,12 @@ EVERYONE = (Role.COORDINATOR, Role.TRAINER, Role.VOLUNTEER)
 COORDINATOR = Role.COORDINATOR
 
 
-def _status(form: Any) -> int:
-    """422 when a submitted form is shown again with its errors."""
-    return 422 if form.errors else 200
+def _status(form: Any, error: DomainError | None = None) -> int:
+    """422 when a submitted form is shown again with its errors; a refusal not
+    tied to a field (shown as a flash message) keeps its own 4xx."""
+    if form.errors:
+        return 422
+    return error.status_code if error is not None else 200
 
 
 @bp.get("/")
@@ -156,6 +159,7 @@ def member_edit(membership_id: int) -> Any:
     if request.method == "GET":
         form.role.data = membership.role.value
         form.site_id.data = str(membership.site_id or "")
+    refusal: DomainError | None = None
     if form.validate_on_submit():
         try:
             services.update_membership(
@@ -166,13 +170,14 @@ def member_edit(membership_id: int) -> Any:
         except DomainError as error:
             db.session.rollback()
             apply_domain_error(form, error)
+            refusal = error
         else:
             db.session.commit()
             flash(_("Les changements ont été enregistrés."), "success")
             return redirect(url_for("tenants.members"))
     return render_template(
         "tenants/member_edit.html", form=form, membership=membership, action_form=ActionForm()
-    ), _status(form)
+    ), _status(form, refusal)
 
 
 @bp.post("/members/<int:membership_id>/active")
