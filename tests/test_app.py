@@ -142,3 +142,21 @@ def test_language_switch_is_remembered_and_saved_on_the_account(client, login_as
 def test_language_switch_refuses_foreign_redirects(client):
     response = client.post("/language", data={"language": "en", "next": "//evil.example/x"})
     assert response.headers["Location"] == "/"
+
+
+def test_a_service_refusal_reaching_no_form_is_a_french_page_not_a_500(app, database_url):
+    from tests.conftest import build_app
+    from volunteer_platform.auth.permissions import public
+    from volunteer_platform.errors import Conflict, NotFound
+
+    probe = build_app(database_url)
+    probe.add_url_rule("/__not_found", "nf", public(lambda: (_ for _ in ()).throw(NotFound("not found"))))
+    probe.add_url_rule("/__conflict", "cf", public(lambda: (_ for _ in ()).throw(Conflict("Déjà pris."))))
+    client = probe.test_client()
+    missing = client.get("/__not_found")
+    assert missing.status_code == 404
+    assert "Page introuvable" in missing.get_data(as_text=True)
+    assert "not found" not in missing.get_data(as_text=True)
+    conflict = client.get("/__conflict")
+    assert conflict.status_code == 409
+    assert "Déjà pris." in conflict.get_data(as_text=True)

@@ -10,10 +10,11 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug import exceptions as werkzeug_exceptions
 from werkzeug.exceptions import HTTPException
 
 from volunteer_platform.auth.permissions import enforce_access, has_role
-from volunteer_platform.errors import DomainError
+from volunteer_platform.errors import DomainError, NotFound
 from volunteer_platform.extensions import db
 from volunteer_platform.tenants.models import Role
 
@@ -71,7 +72,10 @@ def register_web_hooks(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> Any:
+        """A service refusal that no view turned into a form error: nothing was saved."""
         db.session.rollback()
+        if isinstance(error, NotFound):  # its message is internal; say it like any 404
+            return http_error(werkzeug_exceptions.NotFound())
         return (
             render_template("errors/error.html", code=error.status_code, title=_("Action impossible"),
                             message=str(error.message)),
