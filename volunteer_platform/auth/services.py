@@ -207,6 +207,32 @@ def _send_invitation(invitation: Invitation, token: str, *, base_url: str, now: 
     )
 
 
+def _check_invitable(tenant: Tenant, email: str, *, now: datetime, exclude_id: int | None = None) -> None:
+    """Raise Conflict unless ``email`` may get a (fresh) invitation link to ``tenant``:
+    not an active member, and no other pending invitation."""
+    already_member = db.session.scalars(
+        select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.tenant_id == tenant.id, Membership.is_active.is_(True), User.email == email)
+    ).first()
+    if already_member is not None:
+        raise Conflict(_l("Cette personne est déjà membre de la structure."), field="email")
+    pending_stmt = select(Invitation.id).where(
+        Invitation.tenant_id == tenant.id,
+        Invitation.email == email,
+        Invitation.accepted_at.is_(None),
+        Invitation.revoked_at.is_(None),
+        Invitation.expires_at > now,
+    )
+    if exclude_id is not None:
+        pending_stmt = pending_stmt.where(Invitation.id != exclude_id)
+    if db.session.scalars(pending_stmt).first() is not None:
+        raise Conflict(
+            _l("Une invitation est déjà en attente pour cette adresse : renvoyez-la depuis la liste."),
+            field="email",
+        )
+
+
 def invite(
     tenant: Tenant,
     email: str,
@@ -225,27 +251,7 @@ def invite(
     Returns the invitation and the clear token (only ever in the e-mail).
     """
     email = normalise_email(email)
-    already_member = db.session.scalars(
-        select(Membership.id)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.tenant_id == tenant.id, Membership.is_active.is_(True), User.email == email)
-    ).first()
-    if already_member is not None:
-        raise Conflict(_l("Cette personne est déjà membre de la structure."), field="email")
-    pending = db.session.scalars(
-        select(Invitation).where(
-            Invitation.tenant_id == tenant.id,
-            Invitation.email == email,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-            Invitation.expires_at > now,
-        )
-    ).first()
-    if pending is not None:
-        raise Conflict(
-            _l("Une invitation est déjà en attente pour cette adresse : renvoyez-la depuis la liste."),
-            field="email",
-        )
+    _check_invitable(tenant, email, now=now)
     token, token_hash = new_token()
     invitation = Invitation(
         tenant_id=tenant.id,
@@ -269,11 +275,15 @@ def resend_invitation(
 ) -> str:
     """Send a fresh link (the previous one stops working) and extend the expiry.
 
-    Raises Conflict if the invitation was accepted or revoked.
+    Raises Conflict if the invitation was accepted or revoked, and, like
+    ``invite``, if the person has become an active member or another
+    invitation is pending for the address (an expired one revived here would
+    otherwise make two working links).
     """
     status = invitation.status_at(now)
     if status in (InvitationStatus.ACCEPTED, InvitationStatus.REVOKED):
         raise Conflict(_l("Cette invitation n'est plus active : elle ne peut pas être renvoyée."))
+    _check_invitable(invitation.tenant, invitation.email, now=now, exclude_id=invitation.id)
     token, invitation.token_hash = new_token()
     invitation.expires_at = now + ttl
     invitation.last_sent_at = now

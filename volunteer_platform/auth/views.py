@@ -74,8 +74,10 @@ def logout() -> Any:
     if ActionForm().validate_on_submit():
         services.end_all_sessions(current_user._get_current_object())
         db.session.commit()
-        logout_user()
+        # Clear first: logout_user() leaves a "_remember = clear" mark in the
+        # session that makes Flask-Login delete the "remember me" cookie.
         session.clear()
+        logout_user()
         flash(_("Vous êtes déconnecté."), "success")
     return redirect(url_for("core.home"))
 
@@ -138,6 +140,7 @@ def accept_invitation(token: str) -> Any:
     existing = services.user_by_email(invitation.email)
     signed_in = current_user._get_current_object() if current_user.is_authenticated else None
     form: Any = ActionForm() if existing is not None else AcceptInvitationForm()
+    status = 200
     if signed_in is None or existing is None or signed_in.id == existing.id:
         if form.validate_on_submit():
             try:
@@ -151,6 +154,7 @@ def accept_invitation(token: str) -> Any:
             except DomainError as error:
                 db.session.rollback()
                 apply_domain_error(form, error)
+                status = error.status_code  # a refusal is a 4xx, not a 200
             else:
                 db.session.commit()
                 if signed_in is None:
@@ -160,6 +164,8 @@ def accept_invitation(token: str) -> Any:
                     "success",
                 )
                 return redirect(url_for("tenants.home", tenant_slug=membership.tenant.slug))
+    elif request.method == "POST":
+        status = 403  # signed in as another account than the invited one: the page says so
     return render_template(
         "auth/accept_invitation.html",
         form=form,
@@ -167,7 +173,7 @@ def accept_invitation(token: str) -> Any:
         has_account=existing is not None,
         signed_in_as_invitee=signed_in is not None and existing is not None and signed_in.id == existing.id,
         signed_in_as_other=signed_in is not None and (existing is None or signed_in.id != existing.id),
-    ), 200 if not form.errors else 422
+    ), 422 if form.errors else status
 
 
 @bp.route("/account", methods=["GET", "POST"])
