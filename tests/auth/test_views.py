@@ -173,8 +173,8 @@ def test_unknown_account_form_is_refused(client, login_as, volunteer_a):
     login_as(volunteer_a)
     response = client.post("/account", data={"form": "other", "profile-full_name": "Autre Nom",
                                               "profile-locale": "en"})
-    assert response.status_code != 302
-    assert "Formulaire inconnu." in page_text(response)
+    assert response.status_code == 400
+    assert "Requête incorrecte" in page_text(response)
     user = stored(volunteer_a)
     assert (user.full_name, user.locale) == ("Victor Alpha", None)
 

@@ -142,3 +142,17 @@ def test_a_rolled_back_transaction_sends_nothing(app):
     queue_email("ghost@example.org", "Jamais", "Jamais envoyé", now=utcnow())
     db.session.rollback()
     assert db.session.scalars(select(OutboxEmail)).all() == []
+
+
+def test_sent_messages_keep_no_working_secret_link(app):
+    now = utcnow()
+    token = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-ab"
+    queue_email("a@example.org", "Invitation", f"Ouvrez http://x/invitations/{token} vite.\n"
+                f"Ou http://x/password/reset/{token}", now=now)
+    db.session.commit()
+    deliver(next_due_email(now=now), ConsoleTransport(io.StringIO()), sender="s@example.org", now=now,
+            max_attempts=3)
+    db.session.commit()
+    body = db.session.scalars(select(OutboxEmail)).one().body_text
+    assert token not in body
+    assert "/invitations/[lien-retiré]" in body and "/password/reset/[lien-retiré]" in body

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -210,6 +210,6 @@ def account() -> Any:
                 )
                 return redirect(url_for("auth.account"))
     elif request.method == "POST":
-        flash(_("Formulaire inconnu."), "error")
+        abort(400)
     status = 422 if (profile.errors or password_form.errors) else 200
     return render_template("auth/account.html", profile=profile, password_form=password_form), status

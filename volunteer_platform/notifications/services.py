@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import smtplib
 import sys
 from collections.abc import Callable
@@ -107,6 +108,14 @@ def build_message(email: OutboxEmail, sender: str) -> EmailMessage:
     return message
 
 
+_SECRET_LINK = re.compile(r"(/(?:invitations|password/reset)/)[A-Za-z0-9_-]{16,}")
+
+
+def redact_secret_links(text: str) -> str:
+    """Blank the tokens of invitation and password-reset links in ``text``."""
+    return _SECRET_LINK.sub(r"\1[lien-retiré]", text)
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Back off exponentially: 1, 2, 4, 8… minutes, at most 6 hours."""
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
@@ -157,6 +166,8 @@ def deliver(
         email.status = OutboxStatus.SENT
         email.sent_at = now
         email.last_error = None
+        # The sent copy keeps no working link: a database leak then yields none.
+        email.body_text = redact_secret_links(email.body_text)
         outcome = Outcome.SENT
     db.session.flush()
     return outcome
