@@ -65,10 +65,15 @@ def _register_blueprints(app: Flask) -> None:
     from volunteer_platform.core.views import bp as core_bp
     from volunteer_platform.supervision.views import bp as supervision_bp
     from volunteer_platform.tenants.views import bp as tenants_bp
+    from volunteer_platform.training.views import bp as training_bp
+    from volunteer_platform.training.views import catalogue_bp, verification_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(supervision_bp)
+    app.register_blueprint(catalogue_bp)
+    app.register_blueprint(verification_bp)
+    app.register_blueprint(training_bp)
     # Last: its "/<tenant_slug>/…" rules must not shadow the fixed prefixes above
     # (Werkzeug prefers static segments anyway; reserved slugs make sure).
     app.register_blueprint(tenants_bp)
@@ -77,6 +82,8 @@ def _register_blueprints(app: Flask) -> None:
 def _register_commands(app: Flask) -> None:
     from volunteer_platform.demo import seed_demo_command
     from volunteer_platform.notifications.cli import send_emails_command
+    from volunteer_platform.training.cli import send_qualification_reminders_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(send_emails_command)
+    app.cli.add_command(send_qualification_reminders_command)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, flash, g, render_template, request
+from flask import Flask, flash, g, has_request_context, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -45,7 +45,10 @@ def register_web_hooks(app: Flask) -> None:
     def template_globals() -> dict[str, Any]:
         from volunteer_platform.tenants.services import tenants_of
 
-        my_tenants = tenants_of(current_user) if current_user.is_authenticated else []
+        # Templates are also rendered outside requests (e-mails queued by commands),
+        # where there is no signed-in person at all.
+        signed_in = has_request_context() and current_user.is_authenticated
+        my_tenants = tenants_of(current_user) if signed_in else []
         return {
             "get_locale": get_locale,
             "Role": Role,
@@ -92,11 +95,13 @@ def register_web_hooks(app: Flask) -> None:
             404: _("Page introuvable"),
             405: _("Méthode non autorisée"),
             410: _("Lien expiré"),
+            413: _("Fichier trop volumineux"),
             429: _("Trop de tentatives"),
         }
         messages = {
             403: _("Vous n'avez pas les droits nécessaires pour cette page."),
             404: _("Cette page n'existe pas ou n'est plus disponible."),
+            413: _("Le fichier envoyé est trop volumineux. Choisissez un fichier plus petit."),
             429: _("Trop de tentatives en peu de temps. Patientez quelques minutes puis réessayez."),
         }
         code = error.code or 500

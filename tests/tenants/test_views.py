@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import make_member, make_membership, make_site, make_tenant, make_user, page_text
+from tests.factories import make_member, make_membership, make_site, make_user, page_text
 from volunteer_platform.extensions import db
 from volunteer_platform.tenants.models import Membership, Role, Site, Tenant, TenantKind
 

@@ -21,7 +21,6 @@ from volunteer_platform.training.models import (
     Level,
     Module,
     ModuleCompletion,
-    ModuleVersion,
     QualificationAward,
     QuestionKind,
     QuizAttempt,

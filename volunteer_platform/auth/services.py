@@ -20,6 +20,7 @@ from volunteer_platform.auth.models import Invitation, InvitationStatus, Passwor
 from volunteer_platform.errors import Conflict, Forbidden, InvalidToken, ValidationFailed
 from volunteer_platform.extensions import db
 from volunteer_platform.notifications.services import queue_templated_email
+from volunteer_platform.signals import member_joined
 from volunteer_platform.tenants.models import Membership, Role, Tenant
 
 MIN_PASSWORD_LENGTH = 12
@@ -359,6 +360,7 @@ def accept_invitation(
     invitation.accepted_at = now
     invitation.accepted_by_id = user.id
     db.session.flush()
+    member_joined.send(invitation.tenant, user=user, membership=membership, now=now)
     return user, membership
 
 

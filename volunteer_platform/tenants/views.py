@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
@@ -46,7 +46,12 @@ def home() -> Any:
     if has_role(COORDINATOR):
         counts = services.tenant_counts(g.tenant)
         counts["invitations"] = auth_services.pending_invitation_count(g.tenant, now=utcnow())
-    return render_template("tenants/home.html", counts=counts)
+    # The structure's home shows the person's next training step ("what's next").
+    from volunteer_platform.training.views.learner import training_overview
+
+    me = current_user._get_current_object()
+    overview = training_overview(me, g.tenant) if g.membership is not None else None
+    return render_template("tenants/home.html", counts=counts, overview=overview)
 
 
 # --- details ---------------------------------------------------------------------

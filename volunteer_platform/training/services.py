@@ -8,6 +8,7 @@ action happens in; ``None`` stands for the association (shared catalogue).
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,9 +19,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from volunteer_platform.auth.models import User
-from volunteer_platform.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from volunteer_platform.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from volunteer_platform.extensions import db
-from volunteer_platform.tenants.models import Membership, Tenant
+from volunteer_platform.signals import member_joined
+from volunteer_platform.tenants.models import Membership, Role, Tenant
 from volunteer_platform.training import queries
 from volunteer_platform.training.models import (
     Assignment,
@@ -47,6 +49,8 @@ from volunteer_platform.training.models import (
     QuizAttempt,
     TrainingSettings,
 )
+
+_log = logging.getLogger(__name__)
 
 REMINDER_BEFORE = timedelta(days=30)
 ATTESTATION_CODE_BYTES = 15  # 120 random bits, 24 base32 characters
@@ -726,3 +730,148 @@ def attestation_by_code(code: str) -> Attestation:
     if attestation is None:
         raise NotFound("not found")
     return attestation
+
+
+# --- authoring: lesson resources, drafts and paths (authoring pages) ------------------
+
+RESOURCE_MAX_BYTES = 5 * 1024 * 1024
+RESOURCE_TYPES = {
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".txt": "text/plain",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def _content_matches(extension: str, data: bytes) -> bool:
+    """Does the content look like what the file name says? (a renamed program does not)"""
+    if extension == ".pdf":
+        return data.startswith(b"%PDF-")
+    if extension == ".png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n")
+    if extension in (".jpg", ".jpeg"):
+        return data.startswith(b"\xff\xd8\xff")
+    if extension in (".odt", ".docx"):
+        return data.startswith(b"PK\x03\x04")  # both are zip archives
+    if extension == ".txt":
+        return b"\x00" not in data
+    return False
+
+
+def add_resource(
+    lesson: Lesson, tenant: Tenant | None, *, title: str, filename: str, data: bytes,
+) -> LessonResource:
+    """Attach a downloadable file to a lesson of a draft.
+
+    Accepted: PDF, PNG or JPEG images, plain text, ODT or DOCX documents, up to
+    5 MB, checked on the content as well as the name. Raises ValidationFailed
+    (field ``file``) otherwise.
+    """
+    check_can_author(lesson.version.module.tenant_id, tenant)
+    _require_draft(lesson.version)
+    name = "".join(ch for ch in filename.replace("\\", "/").rsplit("/", 1)[-1] if ch.isprintable()).strip()
+    extension = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if not data:
+        raise ValidationFailed(_l("Le fichier est vide."), field="file")
+    if len(data) > RESOURCE_MAX_BYTES:
+        raise ValidationFailed(
+            _l("Le fichier dépasse la taille maximale de 5 Mo. Réduisez-le puis réessayez."), field="file"
+        )
+    content_type = RESOURCE_TYPES.get(extension)
+    if content_type is None or not _content_matches(extension, data):
+        raise ValidationFailed(
+            _l("Ce type de fichier n'est pas accepté. Formats possibles : PDF, image PNG ou JPEG, "
+               "texte (.txt), document ODT ou DOCX."),
+            field="file",
+        )
+    if len(name) > 200:
+        name = name[: 200 - len(extension)] + extension
+    resource = LessonResource(title=(title.strip() or name)[:200], filename=name, content_type=content_type,
+                              size=len(data), data=data)
+    lesson.resources.append(resource)
+    db.session.flush()
+    return resource
+
+
+def delete_resource(resource: LessonResource, tenant: Tenant | None) -> None:
+    check_can_author(resource.lesson.version.module.tenant_id, tenant)
+    _require_draft(resource.lesson.version)
+    resource.lesson.resources.remove(resource)
+    db.session.flush()
+
+
+def discard_draft(module: Module, tenant: Tenant | None) -> None:
+    """Drop the draft of a module that has a published version (the published
+    one stays as it is). A module never published keeps its only draft."""
+    check_can_author(module.tenant_id, tenant)
+    draft = queries.draft_version(module)
+    if draft is None:
+        raise Conflict(_l("Il n'y a pas de brouillon à abandonner."))
+    if queries.latest_published_version(module) is None:
+        raise Conflict(_l("Ce module n'a jamais été publié : son brouillon est sa seule version."))
+    db.session.delete(draft)
+    db.session.flush()
+
+
+def update_path(
+    path: Path, tenant: Tenant | None, *, title: str, description: str = "", qualification_id: int | None = None,
+) -> None:
+    check_can_author(path.tenant_id, tenant)
+    if not title.strip():
+        raise ValidationFailed(_l("Le titre est obligatoire."), field="title")
+    if qualification_id is not None:
+        queries.get_visible(Qualification, qualification_id, tenant)
+    path.title = title.strip()
+    path.description = description.strip()
+    path.qualification_id = qualification_id
+    db.session.flush()
+
+
+def set_path_status(path: Path, tenant: Tenant | None, status: CatalogueStatus) -> None:
+    """Publish, archive or bring back a path to draft.
+
+    A path is published only when every module in it is published (learners
+    could not follow it otherwise). Completions and attestations of an archived
+    path stay valid.
+    """
+    check_can_author(path.tenant_id, tenant)
+    status = CatalogueStatus(status)
+    if status is CatalogueStatus.PUBLISHED:
+        if not path.steps:
+            raise ValidationFailed(_l("Choisissez au moins un module avant de publier."))
+        waiting = [step.module for step in path.steps if step.module.status is not CatalogueStatus.PUBLISHED]
+        if waiting:
+            titles = ", ".join(
+                (queries.latest_published_version(m) or m.versions[-1]).title for m in waiting
+            )
+            raise Conflict(_l("Ces modules ne sont pas publiés : %(titles)s.", titles=titles))
+    path.status = status
+    db.session.flush()
+
+
+# --- onboarding: the default path on joining (appended by the coordination pages) -------------
+
+
+@member_joined.connect
+def give_default_path_on_join(
+    tenant: Tenant, *, user: User, membership: Membership, now: datetime, **_extra: object,
+) -> Assignment | None:
+    """A person who joins a structure as a volunteer gets its default path.
+
+    Connected to ``signals.member_joined`` (sent by ``auth.services.accept_invitation``).
+    The default path is "given to every new volunteer" (issue 3): coordinators
+    and trainers who join are not assigned it. Runs inside the joining
+    transaction. A training refusal must never stop someone from joining: a
+    ``DomainError`` (raised by ``assign`` before it writes anything) is logged
+    and the person joins without the path.
+    """
+    if membership.role is not Role.VOLUNTEER:
+        return None
+    try:
+        return assign_default_path(tenant, user, now=now)
+    except DomainError as error:
+        _log.warning("default path not assigned to user %s in tenant %s: %s", user.id, tenant.id, error.message)
+        return None
