@@ -63,6 +63,8 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from volunteer_platform.auth.views import bp as auth_bp
     from volunteer_platform.core.views import bp as core_bp
+    from volunteer_platform.scheduling.views import bp as scheduling_bp
+    from volunteer_platform.scheduling.views import personal_bp
     from volunteer_platform.supervision.views import bp as supervision_bp
     from volunteer_platform.tenants.views import bp as tenants_bp
     from volunteer_platform.training.views import bp as training_bp
@@ -74,6 +76,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalogue_bp)
     app.register_blueprint(verification_bp)
     app.register_blueprint(training_bp)
+    app.register_blueprint(scheduling_bp)
+    app.register_blueprint(personal_bp)
     # Last: its "/<tenant_slug>/…" rules must not shadow the fixed prefixes above
     # (Werkzeug prefers static segments anyway; reserved slugs make sure).
     app.register_blueprint(tenants_bp)

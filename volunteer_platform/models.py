@@ -3,9 +3,10 @@
 from volunteer_platform.auth.models import Invitation, PasswordReset, User
 from volunteer_platform.notifications.models import OutboxEmail
 from volunteer_platform.tenants.models import Membership, Site, Tenant
+from volunteer_platform.scheduling import models as scheduling_models
 from volunteer_platform.training import models as training_models
 
 __all__ = [
     "Invitation", "Membership", "OutboxEmail", "PasswordReset", "Site", "Tenant", "User",
-    "training_models",
+    "scheduling_models", "training_models",
 ]

@@ -23,8 +23,8 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # First path segments used by the application itself: a structure cannot take them.
 RESERVED_SLUGS = frozenset(
     {
-        "account", "admin", "api", "association", "auth", "calendars", "feeds", "healthz",
-        "ical", "invitations", "language", "login", "logout", "password", "static",
+        "account", "admin", "agenda", "api", "association", "auth", "calendars", "feeds", "healthz",
+        "ical", "invitations", "language", "login", "logout", "me", "password", "static",
         "supervision", "verify", "new", "settings", "help", "about", "robots.txt",
     }
 )

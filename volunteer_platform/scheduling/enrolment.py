@@ -1,0 +1,321 @@
+"""Signing up for sessions and shifts: capacity, waitlist, rules of the
+structure, qualification gating; attendance and hours given.
+
+Capacity holds under simultaneous sign-ups: the event row is locked
+(``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the write lock is taken at
+BEGIN) before counting the confirmed places, and each confirmed place books
+"person:<id>" so the exclusion constraint also refuses overlapping
+commitments of one person across structures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+
+from volunteer_platform.auth.models import User
+from volunteer_platform.errors import Conflict, Forbidden, ValidationFailed
+from volunteer_platform.extensions import db
+from volunteer_platform.notifications.services import queue_templated_email
+from volunteer_platform.scheduling.models import (
+    Attendance,
+    Booking,
+    Enrolment,
+    EnrolmentStatus,
+    Event,
+    EventKind,
+    EventStatus,
+    SchedulingSettings,
+)
+from volunteer_platform.scheduling.services import _overlapping, event_tenant, flush_bookings
+from volunteer_platform.tenants.models import Membership, Tenant
+from volunteer_platform.training import queries as training_queries
+from volunteer_platform.training import services as training_services
+from volunteer_platform.training.models import Module, Path, Qualification
+
+ENROLLABLE = (EventKind.TRAINING_SESSION, EventKind.SHIFT, EventKind.WORKSHOP)
+
+
+class CapacityReached(Conflict):
+    """The event is full (and the waitlist was not asked for)."""
+
+
+def settings_for(tenant: Tenant) -> SchedulingSettings:
+    settings = db.session.get(SchedulingSettings, tenant.id)
+    return settings or SchedulingSettings(tenant_id=tenant.id, signup_horizon_days=60,
+                                          cancellation_deadline_hours=24)
+
+
+def update_settings(tenant: Tenant, *, signup_horizon_days: int, cancellation_deadline_hours: int) -> None:
+    if not 1 <= signup_horizon_days <= 366:
+        raise ValidationFailed(_l("Entre 1 et 366 jours."), field="signup_horizon_days")
+    if not 0 <= cancellation_deadline_hours <= 24 * 14:
+        raise ValidationFailed(_l("Entre 0 et 336 heures."), field="cancellation_deadline_hours")
+    settings = db.session.get(SchedulingSettings, tenant.id)
+    if settings is None:
+        settings = SchedulingSettings(tenant_id=tenant.id)
+        db.session.add(settings)
+    settings.signup_horizon_days = signup_horizon_days
+    settings.cancellation_deadline_hours = cancellation_deadline_hours
+    db.session.flush()
+
+
+def _lock_event(event: Event) -> Event:
+    """Re-read the event with a row lock (PostgreSQL) so counts cannot race."""
+    return db.session.scalars(
+        select(Event).where(Event.id == event.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+
+
+def confirmed_count(event: Event) -> int:
+    return db.session.scalar(
+        select(func.count(Enrolment.id)).where(Enrolment.event_id == event.id,
+                                               Enrolment.status == EnrolmentStatus.CONFIRMED)
+    ) or 0
+
+
+def modules_granting(qualification_id: int, tenant: Tenant) -> list[str]:
+    """Titles of the published modules (current versions) that grant a qualification."""
+    versions = training_queries.published_catalogue(tenant)
+    titles = [v.title for v in versions if v.qualification_id == qualification_id]
+    paths = db.session.scalars(
+        training_queries.visible(Path, tenant).where(Path.qualification_id == qualification_id)
+    ).all()
+    return titles + [p.title for p in paths]
+
+
+def check_qualified(user: User, event: Event, tenant: Tenant) -> None:
+    """A shift requiring a qualification needs it valid for the whole shift."""
+    if event.required_qualification_id is None:
+        return
+    if training_queries.holds_qualification(user.id, event.required_qualification_id, event.ends_at):
+        return
+    qualification = db.session.get(Qualification, event.required_qualification_id)
+    where = modules_granting(event.required_qualification_id, tenant)
+    if where:
+        raise Forbidden(_l("Il faut la qualification « %(q)s », valable à la date de la permanence. "
+                           "Vous pouvez l'obtenir avec : %(modules)s.", q=qualification.name,
+                           modules=", ".join(where)))
+    raise Forbidden(_l("Il faut la qualification « %(q)s », valable à la date de la permanence.",
+                       q=qualification.name))
+
+
+def _active_member(user: User, tenant: Tenant) -> bool:
+    return db.session.scalars(
+        select(Membership.id).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id,
+                                    Membership.is_active.is_(True))
+    ).first() is not None
+
+
+def _book_person(enrolment: Enrolment, event: Event) -> None:
+    db.session.add(Booking(event_id=event.id, enrolment_id=enrolment.id, resource=f"person:{enrolment.user_id}",
+                           starts_at=event.starts_at, ends_at=event.ends_at))
+    flush_bookings()
+
+
+def _busy_elsewhere(user: User, event: Event) -> bool:
+    return bool(_overlapping(f"person:{user.id}", event.starts_at, event.ends_at, {event.id}))
+
+
+def enrol(
+    event: Event, user: User, *, now: datetime, waitlist: bool = True, by_coordinator: bool = False,
+    base_url: str = "",
+) -> Enrolment:
+    """Sign ``user`` up for ``event``: a confirmed place if one is free, else
+    the waitlist (or CapacityReached when ``waitlist`` is False).
+
+    Refused (Conflict/Forbidden, nothing saved): cancelled or past event,
+    beyond the structure's sign-up horizon (unless a coordinator enrols),
+    not a member, already signed up, another commitment at the same time,
+    missing qualification.
+    """
+    tenant = event_tenant(event)
+    event = _lock_event(event)
+    if event.kind not in ENROLLABLE or not event.capacity:
+        raise Conflict(_l("On ne s'inscrit pas à cet événement."))
+    if event.status is EventStatus.CANCELLED:
+        raise Conflict(_l("Cet événement est annulé."))
+    if event.starts_at <= now:
+        raise Conflict(_l("Cet événement a déjà commencé."))
+    settings = settings_for(tenant)
+    if not by_coordinator and event.starts_at > now + timedelta(days=settings.signup_horizon_days):
+        raise Conflict(_l("Les inscriptions ouvrent %(days)s jours avant la date.", days=settings.signup_horizon_days))
+    if not _active_member(user, tenant):
+        raise Forbidden(_l("Cette personne n'est pas membre de la structure."))
+    enrolment = db.session.scalars(
+        select(Enrolment).where(Enrolment.event_id == event.id, Enrolment.user_id == user.id)
+    ).one_or_none()
+    if enrolment is not None and enrolment.status is not EnrolmentStatus.CANCELLED:
+        raise Conflict(_l("Vous êtes déjà inscrit(e).") if not by_coordinator
+                       else _l("Cette personne est déjà inscrite."))
+    check_qualified(user, event, tenant)
+    if _busy_elsewhere(user, event):
+        raise Conflict(_l("Vous avez déjà un engagement à ce moment-là.") if not by_coordinator
+                       else _l("Cette personne a déjà un engagement à ce moment-là."))
+    full = confirmed_count(event) >= event.capacity
+    if full and not waitlist:
+        raise CapacityReached(_l("C'est complet."))
+    if enrolment is None:
+        enrolment = Enrolment(tenant_id=tenant.id, event_id=event.id, user_id=user.id)
+        db.session.add(enrolment)
+    enrolment.created_at = now
+    enrolment.cancelled_at = None
+    enrolment.cancelled_late = False
+    enrolment.cancelled_by_id = None
+    enrolment.status = EnrolmentStatus.WAITLISTED if full else EnrolmentStatus.CONFIRMED
+    enrolment.confirmed_at = None if full else now
+    db.session.flush()
+    if not full:
+        _book_person(enrolment, event)
+    _notify(enrolment, event, "enrolment_confirmed" if not full else "enrolment_waitlisted",
+            now=now, base_url=base_url)
+    return enrolment
+
+
+def cancel(
+    enrolment: Enrolment, *, now: datetime, by: User, as_coordinator: bool = False, base_url: str = "",
+) -> Enrolment | None:
+    """Cancel a place. After the structure's deadline only a coordinator may,
+    and the cancellation is recorded as late. The first person on the
+    waitlist who can come gets the freed seat (returned), with an e-mail."""
+    event = _lock_event(enrolment.event)
+    if enrolment.status is EnrolmentStatus.CANCELLED:
+        raise Conflict(_l("Cette inscription est déjà annulée."))
+    if event.ends_at <= now:
+        raise Conflict(_l("Cet événement est passé."))
+    deadline = event.starts_at - timedelta(hours=settings_for(event_tenant(event)).cancellation_deadline_hours)
+    late = now > deadline
+    if late and not as_coordinator and enrolment.status is EnrolmentStatus.CONFIRMED:
+        raise Forbidden(_l("Il est trop tard pour annuler en ligne : prévenez la personne qui coordonne "
+                           "votre structure."))
+    was_confirmed = enrolment.status is EnrolmentStatus.CONFIRMED
+    enrolment.status = EnrolmentStatus.CANCELLED
+    enrolment.cancelled_at = now
+    enrolment.cancelled_late = late and was_confirmed
+    enrolment.cancelled_by_id = by.id
+    db.session.execute(update(Booking).where(Booking.enrolment_id == enrolment.id).values(is_active=False))
+    db.session.flush()
+    if was_confirmed:
+        return promote_waitlist(event, now=now, base_url=base_url)
+    return None
+
+
+def promote_waitlist(event: Event, *, now: datetime, base_url: str = "") -> Enrolment | None:
+    """Give free seats to the waitlist, first come first served, skipping
+    people who meanwhile got another commitment or lost the qualification."""
+    tenant = event_tenant(event)
+    promoted = None
+    while confirmed_count(event) < (event.capacity or 0) and event.starts_at > now:
+        candidates = db.session.scalars(
+            select(Enrolment).where(Enrolment.event_id == event.id, Enrolment.status == EnrolmentStatus.WAITLISTED)
+            .order_by(Enrolment.created_at, Enrolment.id)
+        ).all()
+        chosen = None
+        for candidate in candidates:
+            try:
+                check_qualified(candidate.user, event, tenant)
+            except Forbidden:
+                continue
+            if not _busy_elsewhere(candidate.user, event):
+                chosen = candidate
+                break
+        if chosen is None:
+            break
+        chosen.status = EnrolmentStatus.CONFIRMED
+        chosen.confirmed_at = now
+        db.session.flush()
+        _book_person(chosen, event)
+        _notify(chosen, event, "seat_offered", now=now, base_url=base_url)
+        promoted = promoted or chosen
+    return promoted
+
+
+def notify_event_cancelled(enrolments: list[Enrolment], *, now: datetime, base_url: str = "") -> None:
+    for enrolment in enrolments:
+        _notify(enrolment, enrolment.event, "event_cancelled", now=now, base_url=base_url)
+
+
+def _notify(enrolment: Enrolment, event: Event, template: str, *, now: datetime, base_url: str) -> None:
+    user = enrolment.user
+    tenant = event_tenant(event)
+    queue_templated_email(
+        user.email, template, locale=user.locale or "fr", now=now, user=user, event=event, tenant=tenant,
+        link=f"{base_url}/{tenant.slug}/agenda/events/{event.id}",
+    )
+
+
+def mark_attendance(enrolment: Enrolment, attendance: Attendance, *, by: User, now: datetime) -> None:
+    """Record who came. Attending a training session satisfies its module's
+    in-person requirement."""
+    event = enrolment.event
+    if event.starts_at > now:
+        raise Conflict(_l("On note les présences une fois l'événement commencé."))
+    if enrolment.status is not EnrolmentStatus.CONFIRMED:
+        raise Conflict(_l("Cette personne n'était pas inscrite."))
+    enrolment.attendance = Attendance(attendance)
+    enrolment.attendance_marked_by_id = by.id
+    db.session.flush()
+    if enrolment.attendance is Attendance.PRESENT and event.kind is EventKind.TRAINING_SESSION and event.module_id:
+        module = db.session.get(Module, event.module_id)
+        training_services.record_attendance(
+            event_tenant(event), enrolment.user, module, attended_on=event.starts_at.date(), recorded_by=by, now=now
+        )
+
+
+@dataclass
+class Hours:
+    shifts: float
+    sessions_attended: float
+    sessions_given: float
+
+    @property
+    def total(self) -> float:
+        return self.shifts + self.sessions_attended + self.sessions_given
+
+
+def hours_given(user: User, *, start: datetime, end: datetime, tenant: Tenant | None = None) -> Hours:
+    """Hours from attended shifts and sessions, and sessions given as trainer, in [start, end)."""
+    duration = _duration_expression()
+    attended = (
+        select(Event.kind, func.coalesce(func.sum(duration), 0))
+        .join(Enrolment, Enrolment.event_id == Event.id)
+        .where(Enrolment.user_id == user.id, Enrolment.attendance == Attendance.PRESENT,
+               Event.status == EventStatus.SCHEDULED, Event.starts_at >= start, Event.starts_at < end)
+        .group_by(Event.kind)
+    )
+    given = select(func.coalesce(func.sum(duration), 0)).where(
+        Event.trainer_id == user.id, Event.status == EventStatus.SCHEDULED, Event.kind == EventKind.TRAINING_SESSION,
+        Event.starts_at >= start, Event.ends_at <= end,
+    )
+    if tenant is not None:
+        attended = attended.where(Event.tenant_id == tenant.id)
+        given = given.where(Event.tenant_id == tenant.id)
+    by_kind = {kind: float(seconds) / 3600 for kind, seconds in db.session.execute(attended)}
+    return Hours(
+        shifts=by_kind.get(EventKind.SHIFT, 0.0) + by_kind.get(EventKind.WORKSHOP, 0.0),
+        sessions_attended=by_kind.get(EventKind.TRAINING_SESSION, 0.0),
+        sessions_given=float(db.session.scalar(given) or 0) / 3600,
+    )
+
+
+def _duration_expression():
+    """Seconds between starts_at and ends_at, in SQL, on both databases."""
+    if db.engine.dialect.name == "postgresql":
+        return func.extract("epoch", Event.ends_at - Event.starts_at)
+    return (func.julianday(Event.ends_at) - func.julianday(Event.starts_at)) * 86400.0
+
+
+def reminders_due(*, now: datetime) -> list[Enrolment]:
+    """Confirmed places on events starting within the next 24 hours, not reminded yet."""
+    return list(db.session.scalars(
+        select(Enrolment).join(Event, Event.id == Enrolment.event_id)
+        .where(Enrolment.status == EnrolmentStatus.CONFIRMED, Enrolment.reminder_sent_at.is_(None),
+               Event.status == EventStatus.SCHEDULED, Event.starts_at > now,
+               Event.starts_at <= now + timedelta(hours=24))
+        .order_by(Event.starts_at)
+    ))
+
+

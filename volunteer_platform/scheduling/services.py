@@ -1,0 +1,580 @@
+"""Events and series: creating, editing and cancelling them without conflicts.
+
+Rules (each raises a domain error and changes nothing):
+- a room, a kit or a trainer is in one event at a time (back-to-back is fine,
+  cancelled events block nothing); trainers are checked across structures;
+- an event fits its room: capacity, opening hours, no closure;
+- a series is checked occurrence by occurrence before anything is saved;
+  conflicting dates can be skipped on request.
+
+On PostgreSQL the ``booking`` table's exclusion constraint makes the rule hold
+under concurrent requests (a race ends in IntegrityError, turned into
+Conflict); on SQLite the write lock taken at BEGIN serialises writers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from volunteer_platform.auth.models import User
+from volunteer_platform.errors import Conflict, ValidationFailed
+from volunteer_platform.extensions import db
+from volunteer_platform.scheduling import recurrence
+from volunteer_platform.scheduling.models import (
+    Booking,
+    Closure,
+    Enrolment,
+    EnrolmentStatus,
+    Event,
+    EventKind,
+    EventKit,
+    EventSeries,
+    EventStatus,
+    Kit,
+    Room,
+)
+from volunteer_platform.tenants.models import Membership, Role, Tenant
+from volunteer_platform.tenants.scoping import get_in_tenant
+from volunteer_platform.training import queries as training_queries
+from volunteer_platform.training.models import Module, Qualification
+
+MAX_EVENT_DURATION = timedelta(hours=12)
+
+
+class ConflictList(Conflict):
+    """Several problems at once (one per line), e.g. for an event or a series."""
+
+    def __init__(self, problems: list[str], *, occurrences: list[OccurrenceCheck] | None = None) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+        self.occurrences = occurrences or []
+
+
+@dataclass
+class EventFields:
+    """What a coordinator sets on an event (times are aware datetimes)."""
+
+    kind: EventKind
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    room_id: int | None = None
+    trainer_id: int | None = None
+    module_id: int | None = None
+    capacity: int | None = None
+    required_qualification_id: int | None = None
+    description: str = ""
+    what_to_bring: str = ""
+    kit_ids: list[int] = field(default_factory=list)
+
+
+# --- checks -------------------------------------------------------------------------
+
+
+def _check_shape(tenant: Tenant, f: EventFields) -> None:
+    """Field rules that do not depend on other events (ValidationFailed on a field)."""
+    if not f.title.strip():
+        raise ValidationFailed(_l("Le titre est obligatoire."), field="title")
+    if f.starts_at.tzinfo is None or f.ends_at.tzinfo is None:
+        raise ValueError("event times must be aware")
+    if f.ends_at <= f.starts_at:
+        raise ValidationFailed(_l("La fin doit être après le début."), field="ends_at")
+    if f.ends_at - f.starts_at > MAX_EVENT_DURATION:
+        raise ValidationFailed(_l("Un événement dure au plus 12 heures."), field="ends_at")
+    if f.capacity is not None and f.capacity < 1:
+        raise ValidationFailed(_l("Le nombre de places doit être d'au moins 1."), field="capacity")
+    kind = EventKind(f.kind)
+    if kind in (EventKind.TRAINING_SESSION, EventKind.SHIFT) and not f.capacity:
+        raise ValidationFailed(_l("Indiquez le nombre de places."), field="capacity")
+    if kind is EventKind.TRAINING_SESSION:
+        if f.module_id is None:
+            raise ValidationFailed(_l("Choisissez le module de formation."), field="module_id")
+        if f.trainer_id is None:
+            raise ValidationFailed(_l("Choisissez le formateur ou la formatrice."), field="trainer_id")
+    if kind is EventKind.BOOKING and f.room_id is None:
+        raise ValidationFailed(_l("Choisissez la salle à réserver."), field="room_id")
+    if f.module_id is not None:
+        training_queries.get_visible(Module, f.module_id, tenant)
+    if f.required_qualification_id is not None:
+        training_queries.get_visible(Qualification, f.required_qualification_id, tenant)
+    if f.trainer_id is not None:
+        is_trainer = db.session.scalars(
+            select(Membership.id).where(
+                Membership.tenant_id == tenant.id, Membership.user_id == f.trainer_id,
+                Membership.is_active.is_(True), Membership.role.in_([Role.TRAINER, Role.COORDINATOR]),
+            )
+        ).first()
+        if is_trainer is None:
+            raise ValidationFailed(_l("Cette personne n'est pas formatrice dans la structure."), field="trainer_id")
+
+
+def _when(moment: datetime) -> str:
+    return format_datetime(moment, "EEEE d MMMM y HH:mm")
+
+
+def _overlapping(resource: str, starts_at: datetime, ends_at: datetime, exclude_event_ids: set[int]) -> list[Event]:
+    stmt = (
+        select(Event)
+        .join(Booking, Booking.event_id == Event.id)
+        .where(
+            Booking.resource == resource,
+            Booking.is_active.is_(True),
+            Booking.starts_at < ends_at,
+            Booking.ends_at > starts_at,
+        )
+    )
+    if exclude_event_ids:
+        stmt = stmt.where(Booking.event_id.not_in(exclude_event_ids))
+    return list(db.session.scalars(stmt))
+
+
+def problems_for(
+    tenant: Tenant, f: EventFields, *, exclude_event_ids: set[int] = frozenset()
+) -> list[str]:
+    """Every reason why this event cannot take place as described (empty: fine)."""
+    problems: list[str] = []
+    room = None
+    if f.room_id is not None:
+        room = get_in_tenant(Room, f.room_id, tenant)
+        if not room.is_active:
+            problems.append(str(_l("La salle « %(room)s » n'est plus utilisée.", room=room.name)))
+        if f.capacity is not None and f.capacity > room.capacity:
+            problems.append(str(_l("La salle « %(room)s » n'a que %(n)s places.", room=room.name, n=room.capacity)))
+        problems += _room_time_problems(tenant, room, f.starts_at, f.ends_at)
+        for other in _overlapping(f"room:{room.id}", f.starts_at, f.ends_at, exclude_event_ids):
+            problems.append(str(_l("La salle « %(room)s » est déjà prise : %(title)s (%(when)s).",
+                                   room=room.name, title=other.title, when=_when(other.starts_at))))
+    for kit_id in f.kit_ids:
+        kit = get_in_tenant(Kit, kit_id, tenant)
+        for other in _overlapping(f"kit:{kit.id}", f.starts_at, f.ends_at, exclude_event_ids):
+            problems.append(str(_l("Le matériel « %(kit)s » est déjà réservé : %(title)s (%(when)s).",
+                                   kit=kit.name, title=other.title, when=_when(other.starts_at))))
+    if f.trainer_id is not None:
+        for other in _overlapping(f"person:{f.trainer_id}", f.starts_at, f.ends_at, exclude_event_ids):
+            # Another structure's event: say that the trainer is busy, not what they do there.
+            what = other.title if other.tenant_id == tenant.id else str(_l("un engagement dans une autre structure"))
+            problems.append(str(_l("Le formateur ou la formatrice est déjà occupé(e) : %(what)s (%(when)s).",
+                                   what=what, when=_when(other.starts_at))))
+    return problems
+
+
+def _room_time_problems(tenant: Tenant, room: Room, starts_at: datetime, ends_at: datetime) -> list[str]:
+    zone = tenant.timezone
+    start_local = recurrence.utc_to_local(starts_at, zone)
+    end_local = recurrence.utc_to_local(ends_at, zone)
+    problems = []
+    if room.opening_hours:
+        fits = start_local.date() == end_local.date() and any(
+            hours.weekday == start_local.weekday()
+            and hours.opens_at <= start_local.time()
+            and end_local.time() <= hours.closes_at
+            for hours in room.opening_hours
+        )
+        if not fits:
+            problems.append(str(_l("La salle « %(room)s » est fermée à ce moment-là (voir ses horaires).",
+                                   room=room.name)))
+    closures = db.session.scalars(
+        select(Closure).where(
+            Closure.tenant_id == tenant.id,
+            (Closure.room_id == room.id) | (Closure.site_id == room.site_id),
+            Closure.starts_on <= end_local.date(),
+            Closure.ends_on >= start_local.date(),
+        )
+    ).all()
+    for closure in closures:
+        problems.append(str(_l("Fermeture du %(start)s au %(end)s : %(reason)s.",
+                               start=closure.starts_on.strftime("%d/%m/%Y"),
+                               end=closure.ends_on.strftime("%d/%m/%Y"), reason=closure.reason)))
+    return problems
+
+
+# --- bookings ------------------------------------------------------------------------------
+
+
+def _resources(event: Event, kit_ids: list[int]) -> list[str]:
+    resources = []
+    if event.room_id is not None:
+        resources.append(f"room:{event.room_id}")
+    resources += [f"kit:{k}" for k in kit_ids]
+    if event.trainer_id is not None:
+        resources.append(f"person:{event.trainer_id}")
+    return resources
+
+
+def _write_bookings(event: Event, kit_ids: list[int]) -> None:
+    """Rewrite what the event occupies (room, kits, trainer) and move its
+    participants' bookings with it."""
+    db.session.execute(
+        Booking.__table__.delete().where(Booking.event_id == event.id, Booking.enrolment_id.is_(None))
+    )
+    db.session.execute(
+        update(Booking).where(Booking.event_id == event.id, Booking.enrolment_id.is_not(None))
+        .values(starts_at=event.starts_at, ends_at=event.ends_at)
+    )
+    if event.status is EventStatus.SCHEDULED:
+        for resource in _resources(event, kit_ids):
+            db.session.add(Booking(event_id=event.id, resource=resource, starts_at=event.starts_at,
+                                   ends_at=event.ends_at))
+    db.session.execute(EventKit.__table__.delete().where(EventKit.event_id == event.id))
+    for kit_id in kit_ids:
+        db.session.add(EventKit(tenant_id=event.tenant_id, event_id=event.id, kit_id=kit_id))
+    flush_bookings()
+
+
+def flush_bookings() -> None:
+    """Flush, turning a PostgreSQL exclusion violation (a race) into a Conflict."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:
+        if "booking_no_overlap" in str(error.orig):
+            raise Conflict(_l("Quelqu'un vient de réserver la même salle, le même matériel ou la même "
+                              "personne à ce moment-là. Vérifiez l'agenda et réessayez.")) from None
+        raise
+
+
+# --- single events ---------------------------------------------------------------------------
+
+
+def _apply(event: Event, f: EventFields) -> None:
+    event.kind = EventKind(f.kind)
+    event.title = f.title.strip()
+    event.description = f.description.strip()
+    event.what_to_bring = f.what_to_bring.strip()
+    event.starts_at, event.ends_at = f.starts_at, f.ends_at
+    event.room_id, event.trainer_id, event.module_id = f.room_id, f.trainer_id, f.module_id
+    event.capacity = f.capacity
+    event.required_qualification_id = f.required_qualification_id
+
+
+def new_uid() -> str:
+    return f"{uuid.uuid4()}@aidants-numeriques"
+
+
+def create_event(tenant: Tenant, f: EventFields, *, created_by: User | None, now: datetime) -> Event:
+    """Create one event; raises ValidationFailed or ConflictList (nothing saved)."""
+    _check_shape(tenant, f)
+    problems = problems_for(tenant, f)
+    if problems:
+        raise ConflictList(problems)
+    event = Event(tenant_id=tenant.id, uid=new_uid(), created_by_id=created_by.id if created_by else None,
+                  created_at=now, updated_at=now)
+    _apply(event, f)
+    db.session.add(event)
+    db.session.flush()
+    _write_bookings(event, f.kit_ids)
+    return event
+
+
+def fields_of(event: Event) -> EventFields:
+    return EventFields(
+        kind=event.kind, title=event.title, starts_at=event.starts_at, ends_at=event.ends_at,
+        room_id=event.room_id, trainer_id=event.trainer_id, module_id=event.module_id,
+        capacity=event.capacity, required_qualification_id=event.required_qualification_id,
+        description=event.description, what_to_bring=event.what_to_bring,
+        kit_ids=[k.id for k in event.kits],
+    )
+
+
+def _significant_change(event: Event, f: EventFields) -> bool:
+    """Time or place changed: calendars must see a new SEQUENCE."""
+    return (event.starts_at, event.ends_at, event.room_id) != (f.starts_at, f.ends_at, f.room_id)
+
+
+def update_event(event: Event, f: EventFields, *, now: datetime) -> None:
+    """Edit one event. Confirmed participants above a reduced capacity keep their place."""
+    if event.is_cancelled:
+        raise Conflict(_l("Cet événement est annulé : il ne peut plus être modifié."))
+    _check_shape(event_tenant(event), f)
+    problems = problems_for(event_tenant(event), f, exclude_event_ids={event.id})
+    problems += _participant_problems(event, f)
+    if problems:
+        raise ConflictList(problems)
+    if _significant_change(event, f):
+        event.sequence += 1
+    _apply(event, f)
+    event.updated_at = now
+    if event.series_id is not None:
+        event.is_exception = True
+    db.session.flush()
+    _write_bookings(event, f.kit_ids)
+
+
+def _participant_problems(event: Event, f: EventFields) -> list[str]:
+    """Moving an event must not double-book its confirmed participants."""
+    if (f.starts_at, f.ends_at) == (event.starts_at, event.ends_at):
+        return []
+    problems = []
+    for enrolment in db.session.scalars(
+        select(Enrolment).where(Enrolment.event_id == event.id, Enrolment.status == EnrolmentStatus.CONFIRMED)
+    ):
+        if _overlapping(f"person:{enrolment.user_id}", f.starts_at, f.ends_at, {event.id}):
+            problems.append(str(_l("%(name)s a déjà un engagement à ce nouvel horaire.",
+                                   name=enrolment.user.full_name)))
+    return problems
+
+
+def event_tenant(event: Event) -> Tenant:
+    return db.session.get(Tenant, event.tenant_id)
+
+
+def cancel_event(event: Event, *, now: datetime) -> list[Enrolment]:
+    """Cancel an event (it stays, marked cancelled); its enrolments are cancelled.
+
+    Returns the enrolments that were active, so that the caller can tell the
+    people (see ``enrolment.notify_event_cancelled``).
+    """
+    if event.is_cancelled:
+        raise Conflict(_l("Cet événement est déjà annulé."))
+    event.status = EventStatus.CANCELLED
+    event.cancelled_at = now
+    event.updated_at = now
+    event.sequence += 1
+    active = list(db.session.scalars(
+        select(Enrolment).where(Enrolment.event_id == event.id,
+                                Enrolment.status.in_([EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED]))
+    ))
+    for enrolment in active:
+        enrolment.status = EnrolmentStatus.CANCELLED
+        enrolment.cancelled_at = now
+    db.session.execute(update(Booking).where(Booking.event_id == event.id).values(is_active=False))
+    db.session.flush()
+    return active
+
+
+# --- series ----------------------------------------------------------------------------------
+
+
+@dataclass
+class OccurrenceCheck:
+    local_start: datetime
+    starts_at: datetime
+    ends_at: datetime
+    problems: list[str]
+
+
+def check_series(
+    tenant: Tenant, template: EventFields, rule: recurrence.Rule, *, exclude_event_ids: set[int] = frozenset(),
+) -> tuple[str, list[OccurrenceCheck]]:
+    """Expand the series and list each occurrence's problems; nothing is saved.
+
+    ``template.starts_at``/``ends_at`` give the first occurrence; later ones keep
+    its local time of day and duration.
+    """
+    _check_shape(tenant, template)
+    zone = tenant.timezone
+    dtstart_local = recurrence.utc_to_local(template.starts_at, zone)
+    try:
+        rrule = recurrence.to_rrule(rule, dtstart_local)
+    except ValueError:
+        raise ValidationFailed(_l("Indiquez une date de fin ou un nombre de séances."), field="until") from None
+    if rule.until is not None and rule.until < dtstart_local.date():
+        raise ValidationFailed(_l("La date de fin doit être après la première séance."), field="until")
+    duration = template.ends_at - template.starts_at
+    checks = []
+    for local_start in recurrence.expand(rrule, dtstart_local):
+        starts_at = recurrence.local_to_utc(local_start, zone)
+        f = _shifted(template, starts_at, starts_at + duration)
+        checks.append(OccurrenceCheck(local_start, f.starts_at, f.ends_at,
+                                      problems_for(tenant, f, exclude_event_ids=exclude_event_ids)))
+    if not checks:
+        raise ValidationFailed(_l("Cette règle ne donne aucune séance."), field="until")
+    return rrule, checks
+
+
+def _shifted(template: EventFields, starts_at: datetime, ends_at: datetime) -> EventFields:
+    f = EventFields(**{**template.__dict__, "kit_ids": list(template.kit_ids)})
+    f.starts_at, f.ends_at = starts_at, ends_at
+    return f
+
+
+def create_series(
+    tenant: Tenant, template: EventFields, rule: recurrence.Rule, *, skip_conflicts: bool,
+    created_by: User | None, now: datetime,
+) -> tuple[EventSeries, list[Event]]:
+    """Create a recurring event. With conflicts, raise ConflictList (listing
+    each date) unless ``skip_conflicts``: then conflicting dates are left out
+    (recorded as skipped, i.e. EXDATE)."""
+    rrule, checks = check_series(tenant, template, rule)
+    bad = [c for c in checks if c.problems]
+    if bad and not skip_conflicts:
+        raise ConflictList(
+            [f"{_when(c.starts_at)} : {'; '.join(c.problems)}" for c in bad], occurrences=checks
+        )
+    good = [c for c in checks if not c.problems]
+    if not good:
+        raise ConflictList([str(_l("Aucune date n'est libre pour cette série."))], occurrences=checks)
+    zone = tenant.timezone
+    series = EventSeries(
+        tenant_id=tenant.id, uid=new_uid(), rrule=rrule,
+        dtstart_local=recurrence.utc_to_local(template.starts_at, zone),
+        duration_minutes=int((template.ends_at - template.starts_at).total_seconds() // 60),
+        timezone=zone, skipped_dates=[c.local_start.date().isoformat() for c in bad],
+        created_at=now, updated_at=now,
+    )
+    db.session.add(series)
+    db.session.flush()
+    events = []
+    for check in good:
+        event = Event(tenant_id=tenant.id, uid=new_uid(), series_id=series.id,
+                      recurrence_local=check.local_start,
+                      created_by_id=created_by.id if created_by else None, created_at=now, updated_at=now)
+        _apply(event, _shifted(template, check.starts_at, check.ends_at))
+        db.session.add(event)
+        db.session.flush()
+        _write_bookings(event, template.kit_ids)
+        events.append(event)
+    return series, events
+
+
+class Scope:
+    ONE = "one"
+    FOLLOWING = "following"
+    ALL = "all"
+
+
+def series_events(event: Event, scope: str, *, now: datetime) -> list[Event]:
+    """The occurrences an action on ``event`` with ``scope`` applies to.
+
+    ``all`` means every occurrence that has not ended yet: the past is history.
+    """
+    if event.series_id is None or scope == Scope.ONE:
+        return [event]
+    stmt = select(Event).where(Event.tenant_id == event.tenant_id, Event.series_id == event.series_id,
+                               Event.status == EventStatus.SCHEDULED).order_by(Event.starts_at)
+    if scope == Scope.FOLLOWING:
+        stmt = stmt.where(Event.starts_at >= event.starts_at)
+    else:
+        stmt = stmt.where(Event.ends_at > now)
+    return list(db.session.scalars(stmt))
+
+
+def update_occurrences(
+    event: Event, f: EventFields, scope: str, *, now: datetime,
+) -> list[Event]:
+    """Edit one occurrence, this and the following ones, or the whole series.
+
+    For several occurrences the change of local time of day and duration is
+    applied to each (the date stays), and everything is checked before any
+    change is saved.
+    """
+    if scope == Scope.ONE or event.series_id is None:
+        update_event(event, f, now=now)
+        return [event]
+    tenant = event_tenant(event)
+    _check_shape(tenant, f)
+    targets = series_events(event, scope, now=now)
+    zone = tenant.timezone
+    new_start_local = recurrence.utc_to_local(f.starts_at, zone)
+    duration = f.ends_at - f.starts_at
+    target_ids = {e.id for e in targets}
+    planned: list[tuple[Event, EventFields]] = []
+    problems: list[str] = []
+    for target in targets:
+        day = recurrence.utc_to_local(target.starts_at, zone).date()
+        starts_at = recurrence.local_to_utc(datetime.combine(day, new_start_local.time()), zone)
+        fields = _shifted(f, starts_at, starts_at + duration)
+        found = problems_for(tenant, fields, exclude_event_ids=target_ids) + _participant_problems(target, fields)
+        problems += [f"{_when(starts_at)} : {p}" for p in found]
+        planned.append((target, fields))
+    if problems:
+        raise ConflictList(problems)
+    series = event.series
+    if scope == Scope.FOLLOWING and targets and targets[0].id != _first_event_id(event.series_id):
+        series = _split_series(event, targets, now=now)
+    for target, fields in planned:
+        if _significant_change(target, fields):
+            target.sequence += 1
+        _apply(target, fields)
+        target.updated_at = now
+        target.is_exception = False
+        db.session.flush()
+        _write_bookings(target, fields.kit_ids)
+    if series is not None:
+        series.dtstart_local = datetime.combine(series.dtstart_local.date(), new_start_local.time())
+        series.duration_minutes = int(duration.total_seconds() // 60)
+        series.updated_at = now
+        series.sequence += 1
+    db.session.flush()
+    return targets
+
+
+def _first_event_id(series_id: int) -> int | None:
+    return db.session.scalars(
+        select(Event.id).where(Event.series_id == series_id).order_by(Event.starts_at).limit(1)
+    ).first()
+
+
+def _split_series(event: Event, following: list[Event], *, now: datetime) -> EventSeries:
+    """"This and following": end the old series before ``event`` and start a
+    new one (its own UID) with the following occurrences."""
+    old = event.series
+    assert old is not None
+    start_local = recurrence.utc_to_local(event.starts_at, old.timezone)
+    rule_parts = [p for p in old.rrule.split(";") if not p.startswith(("UNTIL=", "COUNT="))]
+    last = (start_local - timedelta(days=1)).date()
+    old.rrule = ";".join(rule_parts + [f"UNTIL={last:%Y%m%d}T235959"])
+    old.updated_at, old.sequence = now, old.sequence + 1
+    remaining_count = len(following)
+    new = EventSeries(
+        tenant_id=old.tenant_id, uid=new_uid(), rrule=";".join(rule_parts + [f"COUNT={remaining_count}"]),
+        dtstart_local=start_local, duration_minutes=old.duration_minutes, timezone=old.timezone,
+        skipped_dates=[d for d in old.skipped_dates if d >= start_local.date().isoformat()],
+        created_at=now, updated_at=now,
+    )
+    db.session.add(new)
+    db.session.flush()
+    for occurrence in following:
+        occurrence.series_id = new.id
+    db.session.flush()
+    return new
+
+
+def cancel_occurrences(event: Event, scope: str, *, now: datetime) -> tuple[list[Event], list[Enrolment]]:
+    """Cancel one occurrence, this and the following ones, or the rest of the series."""
+    events = series_events(event, scope, now=now)
+    if not events or all(e.is_cancelled for e in events):
+        raise Conflict(_l("Cet événement est déjà annulé."))
+    enrolments: list[Enrolment] = []
+    for target in events:
+        if not target.is_cancelled:
+            enrolments += cancel_event(target, now=now)
+    return events, enrolments
+
+
+def under_staffed_shifts(tenant: Tenant, *, now: datetime, days: int = 14) -> list[tuple[Event, int]]:
+    """Shifts of the coming ``days`` with fewer confirmed volunteers than needed."""
+    from sqlalchemy import func
+
+    confirmed = (
+        select(Enrolment.event_id, func.count(Enrolment.id).label("n"))
+        .where(Enrolment.tenant_id == tenant.id, Enrolment.status == EnrolmentStatus.CONFIRMED)
+        .group_by(Enrolment.event_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Event, func.coalesce(confirmed.c.n, 0))
+        .outerjoin(confirmed, confirmed.c.event_id == Event.id)
+        .where(
+            Event.tenant_id == tenant.id, Event.kind == EventKind.SHIFT, Event.status == EventStatus.SCHEDULED,
+            Event.starts_at >= now, Event.starts_at < now + timedelta(days=days),
+            func.coalesce(confirmed.c.n, 0) < Event.capacity,
+        )
+        .order_by(Event.starts_at)
+    ).all()
+    return [(event, n) for event, n in rows]
+
+
+def local_day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
+    start = recurrence.local_to_utc(datetime.combine(day, datetime.min.time()), zone)
+    end = recurrence.local_to_utc(datetime.combine(day + timedelta(days=1), datetime.min.time()), zone)
+    return start, end
+
+

@@ -1,0 +1,24 @@
+"""Scheduling pages.
+
+- ``scheduling``: a structure's pages under ``/<tenant_slug>/agenda`` —
+  resources (``resources.py``: rooms, opening hours, closures, kits, rules),
+  the agenda and events (``agenda.py``), enrolment, attendance and
+  staffing (``enrolment.py``);
+- ``my_agenda``: a person's own commitments across all their structures,
+  under ``/me`` (``personal.py``).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from volunteer_platform.tenants.scoping import register_tenant_prefix
+
+bp = Blueprint("scheduling", __name__, url_prefix="/<tenant_slug>/agenda")
+register_tenant_prefix(bp)
+
+personal_bp = Blueprint("my_agenda", __name__, url_prefix="/me")
+
+from volunteer_platform.scheduling.views import agenda, enrolment, personal, resources  # noqa: E402,F401
+
+__all__ = ["bp", "personal_bp"]

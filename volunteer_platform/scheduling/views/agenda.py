@@ -1,0 +1,1 @@
+"""Scheduling pages: agenda (being written)."""

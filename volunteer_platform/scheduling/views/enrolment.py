@@ -1,0 +1,1 @@
+"""Scheduling pages: enrolment (being written)."""

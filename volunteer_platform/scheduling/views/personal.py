@@ -1,0 +1,1 @@
+"""Scheduling pages: personal (being written)."""

@@ -1,0 +1,1 @@
+"""Scheduling pages: resources (being written)."""
