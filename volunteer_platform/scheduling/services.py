@@ -218,13 +218,15 @@ def _write_bookings(event: Event, kit_ids: list[int]) -> None:
         update(Booking).where(Booking.event_id == event.id, Booking.enrolment_id.is_not(None))
         .values(starts_at=event.starts_at, ends_at=event.ends_at)
     )
+    db.session.execute(EventKit.__table__.delete().where(EventKit.event_id == event.id))
+    for kit_id in kit_ids:
+        db.session.add(EventKit(tenant_id=event.tenant_id, event_id=event.id, kit_id=kit_id))
+    # No query between adding the bookings and flush_bookings(): an autoflush
+    # would raise the exclusion violation outside the savepoint that translates it.
     if event.status is EventStatus.SCHEDULED:
         for resource in _resources(event, kit_ids):
             db.session.add(Booking(event_id=event.id, resource=resource, starts_at=event.starts_at,
                                    ends_at=event.ends_at))
-    db.session.execute(EventKit.__table__.delete().where(EventKit.event_id == event.id))
-    for kit_id in kit_ids:
-        db.session.add(EventKit(tenant_id=event.tenant_id, event_id=event.id, kit_id=kit_id))
     flush_bookings()
 
 
