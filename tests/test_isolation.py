@@ -92,7 +92,7 @@ ANY_FORM = {
 # converter name must be listed here: a route the test cannot classify fails it.
 PLACEHOLDER_IDS = {
     "module_id", "lesson_id", "resource_id", "attestation_id", "attempt_id", "version_id",
-    "question_id", "path_id", "award_id",
+    "question_id", "path_id", "award_id", "room_id", "kit_id", "closure_id", "event_id", "enrolment_id",
 }
 CONVERTER = re.compile(r"<(?:int:)?([a-z_]+)>")
 

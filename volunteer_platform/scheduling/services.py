@@ -580,3 +580,261 @@ def local_day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
     return start, end
 
 
+
+
+# --- resources: rooms, opening hours, closures, kits -----------------------------------------
+# (the coordinator's resource pages; each raises ValidationFailed on a field or
+# NotFound for another structure's site or room, and changes nothing then)
+
+from datetime import time
+from itertools import pairwise
+
+from volunteer_platform.scheduling.models import Equipment, OpeningHours
+from volunteer_platform.tenants.models import Site
+
+
+def _name_taken(names: list[str], name: str) -> bool:
+    """Names compare without case (and without the difference between ß and ss):
+    "Salle informatique" and "SALLE INFORMATIQUE" are the same room to people."""
+    wanted = name.casefold()
+    return any(other.casefold() == wanted for other in names)
+
+
+def _room_fields(
+    tenant: Tenant, room: Room | None, *, site_id: int, name: str, capacity: int, equipment: list[str],
+) -> tuple[int, str, int, list[str]]:
+    site = get_in_tenant(Site, site_id, tenant)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(_l("Indiquez le nom de la salle."), field="name")
+    if len(name) > 200:
+        raise ValidationFailed(_l("Le nom compte au plus 200 caractères."), field="name")
+    if capacity is None or capacity < 1:
+        raise ValidationFailed(_l("La salle doit avoir au moins 1 place."), field="capacity")
+    unknown = [e for e in equipment if e not in Equipment._value2member_map_]
+    if unknown:
+        raise ValidationFailed(_l("Équipement inconnu."), field="equipment")
+    stmt = select(Room.name).where(Room.tenant_id == tenant.id, Room.site_id == site.id)
+    if room is not None:
+        stmt = stmt.where(Room.id != room.id)
+    if _name_taken(list(db.session.scalars(stmt)), name):
+        raise ValidationFailed(_l("Ce lieu a déjà une salle nommée « %(name)s ».", name=name), field="name")
+    # Keep the order of the list of equipment, whatever the order of the form.
+    ordered = [e.value for e in Equipment if e.value in set(equipment)]
+    return site.id, name, capacity, ordered
+
+
+def _flush_named(field_name: str, message: object) -> None:
+    """Flush; a unique-name violation (two people saving at once) becomes a field error."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise ValidationFailed(message, field=field_name) from None  # type: ignore[arg-type]
+
+
+def create_room(
+    tenant: Tenant, *, site_id: int, name: str, capacity: int, equipment: list[str], is_active: bool = True,
+) -> Room:
+    """Add a room to one of the structure's sites.
+
+    Rules: the site is the structure's (NotFound otherwise); a name; at least
+    one place; known equipment; no other room of that site with the same name
+    (case-insensitive). Raises ValidationFailed on the field at fault.
+    """
+    site_id, name, capacity, equipment = _room_fields(
+        tenant, None, site_id=site_id, name=name, capacity=capacity, equipment=equipment)
+    room = Room(tenant_id=tenant.id, site_id=site_id, name=name, capacity=capacity, equipment=equipment,
+                is_active=is_active)
+    db.session.add(room)
+    _flush_named("name", _l("Ce lieu a déjà une salle nommée « %(name)s ».", name=name))
+    return room
+
+
+def update_room(
+    room: Room, *, site_id: int, name: str, capacity: int, equipment: list[str], is_active: bool,
+) -> None:
+    """Edit a room, with the rules of ``create_room``. Events already planned keep
+    their room; the agenda checks capacity and hours again when they are edited."""
+    tenant = db.session.get(Tenant, room.tenant_id)
+    site_id, name, capacity, equipment = _room_fields(
+        tenant, room, site_id=site_id, name=name, capacity=capacity, equipment=equipment)
+    room.site_id, room.name, room.capacity, room.equipment = site_id, name, capacity, equipment
+    room.is_active = is_active
+    _flush_named("name", _l("Ce lieu a déjà une salle nommée « %(name)s ».", name=name))
+
+
+def set_opening_hours(room: Room, intervals: list[tuple[int, time, time]]) -> None:
+    """Replace a room's opening hours with ``intervals`` (weekday 0 = Monday,
+    local opening and closing times). A weekday without interval is closed;
+    no interval at all means the room is always open.
+
+    Rules: weekday 0–6; opening before closing; the intervals of one day do not
+    overlap (back-to-back is fine). Raises ValidationFailed (field "hours",
+    the message names the day) and changes nothing.
+    """
+    days = [_l("lundi"), _l("mardi"), _l("mercredi"), _l("jeudi"), _l("vendredi"), _l("samedi"), _l("dimanche")]
+    by_day: dict[int, list[tuple[time, time]]] = {}
+    for weekday, opens_at, closes_at in intervals:
+        if weekday not in range(7):
+            raise ValueError(f"weekday {weekday} is not 0-6")
+        if not opens_at < closes_at:
+            raise ValidationFailed(_l("Le %(day)s, l'heure de fermeture doit être après l'heure d'ouverture.",
+                                      day=days[weekday]), field="hours")
+        by_day.setdefault(weekday, []).append((opens_at, closes_at))
+    for weekday, day_intervals in by_day.items():
+        day_intervals.sort()
+        for (_opens1, closes1), (opens2, _closes2) in pairwise(day_intervals):
+            if opens2 < closes1:
+                raise ValidationFailed(_l("Le %(day)s, les plages horaires se chevauchent.", day=days[weekday]),
+                                       field="hours")
+    room.opening_hours = [
+        OpeningHours(weekday=weekday, opens_at=opens_at, closes_at=closes_at)
+        for weekday in sorted(by_day) for opens_at, closes_at in by_day[weekday]
+    ]
+    db.session.flush()
+
+
+def create_closure(
+    tenant: Tenant, *, site_id: int | None = None, room_id: int | None = None, starts_on: date, ends_on: date,
+    reason: str,
+) -> Closure:
+    """Close a whole site or one room from ``starts_on`` to ``ends_on`` inclusive.
+
+    Rules: exactly one of site and room, the structure's own (NotFound
+    otherwise); the first day not after the last; a reason. Raises
+    ValidationFailed on the field at fault. Events already planned then are
+    not cancelled: the agenda shows the closure as a problem when they are edited.
+    """
+    if (site_id is None) == (room_id is None):
+        raise ValidationFailed(_l("Choisissez un lieu entier ou une seule salle."), field="place")
+    if site_id is not None:
+        get_in_tenant(Site, site_id, tenant)
+    else:
+        get_in_tenant(Room, room_id, tenant)
+    if ends_on < starts_on:
+        raise ValidationFailed(_l("Le dernier jour doit être le même jour que le premier, ou après."),
+                               field="ends_on")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_l("Indiquez la raison de la fermeture."), field="reason")
+    if len(reason) > 200:
+        raise ValidationFailed(_l("La raison compte au plus 200 caractères."), field="reason")
+    closure = Closure(tenant_id=tenant.id, site_id=site_id, room_id=room_id, starts_on=starts_on,
+                      ends_on=ends_on, reason=reason)
+    db.session.add(closure)
+    db.session.flush()
+    return closure
+
+
+def delete_closure(closure: Closure) -> None:
+    """Remove a closure (the site or room is open again on those days)."""
+    db.session.delete(closure)
+    db.session.flush()
+
+
+def _kit_fields(tenant: Tenant, kit: Kit | None, *, name: str, description: str | None) -> tuple[str, str | None]:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(_l("Indiquez le nom du matériel."), field="name")
+    if len(name) > 200:
+        raise ValidationFailed(_l("Le nom compte au plus 200 caractères."), field="name")
+    stmt = select(Kit.name).where(Kit.tenant_id == tenant.id)
+    if kit is not None:
+        stmt = stmt.where(Kit.id != kit.id)
+    if _name_taken(list(db.session.scalars(stmt)), name):
+        raise ValidationFailed(_l("La structure a déjà du matériel nommé « %(name)s ».", name=name), field="name")
+    return name, (description or "").strip() or None
+
+
+def create_kit(tenant: Tenant, *, name: str, description: str | None = None, is_active: bool = True) -> Kit:
+    """Add equipment that travels. Rule: a name not used by another kit of the
+    structure (case-insensitive). Raises ValidationFailed on "name"."""
+    name, description = _kit_fields(tenant, None, name=name, description=description)
+    kit = Kit(tenant_id=tenant.id, name=name, description=description, is_active=is_active)
+    db.session.add(kit)
+    _flush_named("name", _l("La structure a déjà du matériel nommé « %(name)s ».", name=name))
+    return kit
+
+
+def update_kit(kit: Kit, *, name: str, description: str | None, is_active: bool) -> None:
+    """Edit a kit, with the rules of ``create_kit``."""
+    tenant = db.session.get(Tenant, kit.tenant_id)
+    kit.name, kit.description = _kit_fields(tenant, kit, name=name, description=description)
+    kit.is_active = is_active
+    _flush_named("name", _l("La structure a déjà du matériel nommé « %(name)s ».", name=kit.name))
+
+
+# --- agenda reads (agenda helper) ----------------------------------------------------------
+
+
+def agenda_events(
+    tenant: Tenant, *, start: datetime, end: datetime, site_id: int | None = None, room_id: int | None = None,
+    trainer_id: int | None = None,
+) -> list[tuple[Event, int]]:
+    """The structure's events starting in [start, end), cancelled ones
+    included, by start time, each with its number of confirmed places.
+
+    Filters: the room's site, the room, the trainer. Four queries whatever the
+    number of events (events with their counts, rooms, sites, trainers).
+    """
+    from sqlalchemy import and_, func
+    from sqlalchemy.orm import selectinload
+
+    confirmed = (
+        select(Enrolment.event_id, func.count(Enrolment.id).label("n"))
+        .where(Enrolment.tenant_id == tenant.id, Enrolment.status == EnrolmentStatus.CONFIRMED)
+        .group_by(Enrolment.event_id)
+        .subquery()
+    )
+    stmt = (
+        select(Event, func.coalesce(confirmed.c.n, 0))
+        .outerjoin(confirmed, confirmed.c.event_id == Event.id)
+        .where(Event.tenant_id == tenant.id, Event.starts_at >= start, Event.starts_at < end)
+        .options(selectinload(Event.room).selectinload(Room.site), selectinload(Event.trainer))
+        .order_by(Event.starts_at, Event.id)
+    )
+    if site_id is not None:
+        stmt = stmt.join(Room, and_(Room.id == Event.room_id, Room.tenant_id == Event.tenant_id)).where(
+            Room.site_id == site_id
+        )
+    if room_id is not None:
+        stmt = stmt.where(Event.room_id == room_id)
+    if trainer_id is not None:
+        stmt = stmt.where(Event.trainer_id == trainer_id)
+    return [(event, int(n)) for event, n in db.session.execute(stmt).all()]
+
+
+@dataclass
+class Commitment:
+    """One of a person's commitments: an event they are confirmed on or lead."""
+
+    event: Event
+    tenant: Tenant
+    is_trainer: bool
+
+
+def commitments_of(user: User, *, start: datetime, end: datetime) -> list[Commitment]:
+    """The person's scheduled events overlapping [start, end) in every active
+    structure where they are an active member: confirmed places and sessions
+    they lead. By start time; three queries (events with their structure,
+    rooms, sites) whatever their number."""
+    from sqlalchemy import and_, or_
+    from sqlalchemy.orm import selectinload
+
+    enrolled = select(Enrolment.event_id).where(
+        Enrolment.user_id == user.id, Enrolment.status == EnrolmentStatus.CONFIRMED
+    )
+    rows = db.session.execute(
+        select(Event, Tenant)
+        .join(Tenant, Tenant.id == Event.tenant_id)
+        .join(Membership, and_(Membership.tenant_id == Event.tenant_id, Membership.user_id == user.id))
+        .where(
+            Tenant.is_active.is_(True), Membership.is_active.is_(True),
+            Event.status == EventStatus.SCHEDULED, Event.ends_at > start, Event.starts_at < end,
+            or_(Event.trainer_id == user.id, Event.id.in_(enrolled)),
+        )
+        .options(selectinload(Event.room).selectinload(Room.site))
+        .order_by(Event.starts_at, Event.id)
+    ).all()
+    return [Commitment(event, tenant, event.trainer_id == user.id) for event, tenant in rows]
