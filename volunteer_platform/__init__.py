@@ -86,8 +86,10 @@ def _register_blueprints(app: Flask) -> None:
 def _register_commands(app: Flask) -> None:
     from volunteer_platform.demo import seed_demo_command
     from volunteer_platform.notifications.cli import send_emails_command
+    from volunteer_platform.scheduling.cli import send_event_reminders_command
     from volunteer_platform.training.cli import send_qualification_reminders_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(send_emails_command)
     app.cli.add_command(send_qualification_reminders_command)
+    app.cli.add_command(send_event_reminders_command)

@@ -319,3 +319,175 @@ def reminders_due(*, now: datetime) -> list[Enrolment]:
     ))
 
 
+# --- reads for the enrolment pages (appended by the enrolment helper) ------------------------
+# Each loads what a page shows in a fixed number of queries, whatever the number of events.
+
+
+def cancellation_deadline(event: Event, settings: SchedulingSettings) -> datetime:
+    """After this moment a confirmed place is cancelled only through the coordinator (see ``cancel``)."""
+    return event.starts_at - timedelta(hours=settings.cancellation_deadline_hours)
+
+
+def signup_opens_at(event: Event, settings: SchedulingSettings) -> datetime:
+    """Before this moment a volunteer cannot sign up yet (see ``enrol``)."""
+    return event.starts_at - timedelta(days=settings.signup_horizon_days)
+
+
+@dataclass
+class EventPlaces:
+    """An event with its number of confirmed and waitlisted people."""
+
+    event: Event
+    confirmed: int
+    waitlisted: int
+
+    @property
+    def places_left(self) -> int:
+        return max((self.event.capacity or 0) - self.confirmed, 0)
+
+    @property
+    def is_full(self) -> bool:
+        return self.places_left == 0
+
+
+def places_of(events: list[Event]) -> list[EventPlaces]:
+    """Confirmed and waitlisted counts of ``events``, in one query."""
+    counts: dict[tuple[int, EnrolmentStatus], int] = {}
+    if events:
+        rows = db.session.execute(
+            select(Enrolment.event_id, Enrolment.status, func.count(Enrolment.id))
+            .where(Enrolment.event_id.in_([e.id for e in events]),
+                   Enrolment.status.in_([EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED]))
+            .group_by(Enrolment.event_id, Enrolment.status)
+        )
+        counts = {(event_id, EnrolmentStatus(status)): n for event_id, status, n in rows}
+    return [EventPlaces(e, counts.get((e.id, EnrolmentStatus.CONFIRMED), 0),
+                        counts.get((e.id, EnrolmentStatus.WAITLISTED), 0)) for e in events]
+
+
+def open_events(
+    tenant: Tenant, *, now: datetime, start: datetime, end: datetime, site_id: int | None = None,
+    kind: EventKind | None = None, limit: int = 200,
+) -> list[EventPlaces]:
+    """Scheduled sessions, workshops and shifts taking sign-ups, starting in
+    [start, end) and not started yet, with their places; room and site loaded."""
+    from sqlalchemy import and_
+    from sqlalchemy.orm import selectinload
+
+    from volunteer_platform.scheduling.models import Room
+
+    stmt = (
+        select(Event)
+        .where(Event.tenant_id == tenant.id, Event.status == EventStatus.SCHEDULED,
+               Event.kind.in_([kind] if kind is not None else list(ENROLLABLE)),
+               Event.capacity.is_not(None), Event.starts_at > now, Event.starts_at >= start,
+               Event.starts_at < end)
+        .options(selectinload(Event.room).selectinload(Room.site))
+        .order_by(Event.starts_at, Event.id)
+        .limit(limit)
+    )
+    if site_id is not None:
+        stmt = stmt.join(Room, and_(Room.id == Event.room_id, Room.tenant_id == Event.tenant_id)).where(
+            Room.site_id == site_id)
+    return places_of(list(db.session.scalars(stmt)))
+
+
+def qualified_event_ids(user_id: int, events: list[Event]) -> set[int]:
+    """The events among ``events`` the person may take as far as qualifications
+    go: none required, or the required one held at the event's end.
+
+    The same rule as ``training.queries.holds_qualification`` (valid, not
+    withdrawn, awarded before and not expired at that moment), with one query
+    for the person's awards instead of one per event.
+    """
+    from volunteer_platform.training.models import QualificationAward
+
+    needed = {e.required_qualification_id for e in events if e.required_qualification_id is not None}
+    awards: list[tuple[int, datetime, datetime | None]] = []
+    if needed:
+        awards = [tuple(row) for row in db.session.execute(
+            select(QualificationAward.qualification_id, QualificationAward.awarded_at, QualificationAward.expires_at)
+            .where(QualificationAward.user_id == user_id, QualificationAward.withdrawn_at.is_(None),
+                   QualificationAward.qualification_id.in_(needed))
+        )]
+
+    def holds(qualification_id: int, at: datetime) -> bool:
+        return any(q == qualification_id and awarded_at <= at and (expires_at is None or expires_at > at)
+                   for q, awarded_at, expires_at in awards)
+
+    return {e.id for e in events
+            if e.required_qualification_id is None or holds(e.required_qualification_id, e.ends_at)}
+
+
+def active_enrolments_of(user_id: int, event_ids: list[int]) -> dict[int, Enrolment]:
+    """The person's confirmed or waitlisted place on each of ``event_ids`` (by event id)."""
+    if not event_ids:
+        return {}
+    return {e.event_id: e for e in db.session.scalars(
+        select(Enrolment).where(Enrolment.user_id == user_id, Enrolment.event_id.in_(event_ids),
+                                Enrolment.status.in_([EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED]))
+    )}
+
+
+def waitlist_positions(event_ids: list[int]) -> dict[int, int]:
+    """Position (1 = next to get a seat) of every waitlisted enrolment of
+    ``event_ids``, by enrolment id, in the order ``promote_waitlist`` follows."""
+    if not event_ids:
+        return {}
+    position = func.row_number().over(partition_by=Enrolment.event_id,
+                                      order_by=(Enrolment.created_at, Enrolment.id))
+    rows = db.session.execute(
+        select(Enrolment.id, position)
+        .where(Enrolment.event_id.in_(event_ids), Enrolment.status == EnrolmentStatus.WAITLISTED)
+    )
+    return {enrolment_id: int(n) for enrolment_id, n in rows}
+
+
+def participants_of(event: Event) -> tuple[list[Enrolment], list[Enrolment]]:
+    """(confirmed places by name, waitlist in order) with their people, in two queries."""
+    from sqlalchemy.orm import selectinload
+
+    enrolments = list(db.session.scalars(
+        select(Enrolment)
+        .where(Enrolment.event_id == event.id,
+               Enrolment.status.in_([EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED]))
+        .options(selectinload(Enrolment.user))
+        .order_by(Enrolment.created_at, Enrolment.id)
+    ))
+    confirmed = sorted((e for e in enrolments if e.status is EnrolmentStatus.CONFIRMED),
+                       key=lambda e: e.user.full_name.casefold())
+    waitlist = [e for e in enrolments if e.status is EnrolmentStatus.WAITLISTED]
+    return confirmed, waitlist
+
+
+def commitments_of(
+    user: User, tenant: Tenant, *, now: datetime, past_since: datetime, past_limit: int = 50,
+) -> tuple[list[Enrolment], list[Enrolment]]:
+    """A person's places in one structure: (upcoming or under way, confirmed or
+    waitlisted, soonest first; past confirmed places since ``past_since``,
+    latest first), events, rooms and sites loaded."""
+    from sqlalchemy.orm import contains_eager
+
+    from volunteer_platform.scheduling.models import Room
+
+    def base():
+        return (
+            select(Enrolment)
+            .join(Enrolment.event)
+            .where(Enrolment.tenant_id == tenant.id, Enrolment.user_id == user.id,
+                   Event.status == EventStatus.SCHEDULED)
+            .options(contains_eager(Enrolment.event).selectinload(Event.room).selectinload(Room.site))
+        )
+
+    upcoming = list(db.session.scalars(
+        base().where(Enrolment.status.in_([EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED]),
+                     Event.ends_at > now)
+        .order_by(Event.starts_at, Event.id)
+    ))
+    past = list(db.session.scalars(
+        base().where(Enrolment.status == EnrolmentStatus.CONFIRMED, Event.ends_at <= now,
+                     Event.starts_at >= past_since)
+        .order_by(Event.starts_at.desc(), Event.id.desc())
+        .limit(past_limit)
+    ))
+    return upcoming, past
