@@ -1,4 +1,5 @@
-"""Training test data, shared by the training test files (append, do not rewrite)."""
+"""Training test data, built through the services: modules, paths,
+qualifications, a learner's answers, assignments."""
 
 from __future__ import annotations
 
@@ -7,95 +8,12 @@ from volunteer_platform.extensions import db
 from volunteer_platform.training import queries, services
 from volunteer_platform.training.models import CompetenceArea, Level, QuestionKind
 
-
-# --- attestations and qualifications (attestation/demo helper) ----------------------
-
-
-def make_published_module(owner=None, *, title="Sécurité en ligne : déjouer les arnaques", lessons=2,
-                          questions=2, qualification=None, now=None):
-    """A published module (of ``owner``'s catalogue, shared for None) with simple
-    lessons and single-answer questions whose right answer is "Bonne"."""
-    now = now or utcnow()
-    module = services.create_module(
-        owner,
-        services.VersionFields(title=title, competence_area=CompetenceArea.SAFETY, level=Level.BEGINNER,
-                               duration_minutes=90, pass_mark=50,
-                               qualification_id=qualification.id if qualification else None),
-        now=now,
-    )
-    version = module.versions[0]
-    for i in range(1, lessons + 1):
-        services.add_lesson(version, owner, title=f"Leçon {i}", body=f"Contenu de la leçon {i}")
-    for i in range(1, questions + 1):
-        services.add_question(version, owner, prompt=f"Question {i} ?", kind=QuestionKind.SINGLE,
-                              choices=[("Bonne", True), ("Mauvaise", False)], feedback=f"Explication {i}")
-    services.publish(module, owner, now=now)
-    db.session.commit()
-    return module
-
-
-def complete_module(user, module, tenant, *, now=None):
-    """Read every lesson and pass the quiz of the module's current version, as ``user`` in ``tenant``."""
-    now = now or utcnow()
-    version = queries.latest_published_version(module)
-    for lesson in version.lessons:
-        services.mark_lesson_read(user, lesson, tenant, now=now)
-    if version.questions:
-        right = {q.id: [c.id for c in q.choices if c.is_correct] for q in version.questions}
-        services.submit_quiz(user, version, tenant, right, now=now)
-    db.session.commit()
-    return version
-
-
-# --- coordination pages (coordination helper) --------------------------------------------
-
-
-def make_module_in_area(owner=None, *, title, area=CompetenceArea.COMMUNICATION, lessons=2, questions=1,
-                        requires_attendance=False, qualification=None, now=None):
-    """A published module of a chosen competence area, maybe requiring an in-person session."""
-    now = now or utcnow()
-    module = services.create_module(
-        owner,
-        services.VersionFields(title=title, competence_area=area, level=Level.BEGINNER, pass_mark=50,
-                               requires_attendance=requires_attendance,
-                               qualification_id=qualification.id if qualification else None),
-        now=now,
-    )
-    version = module.versions[0]
-    for i in range(1, lessons + 1):
-        services.add_lesson(version, owner, title=f"{title} — leçon {i}", body=f"Contenu {i}")
-    for i in range(1, questions + 1):
-        services.add_question(version, owner, prompt=f"Question {i} ?", kind=QuestionKind.SINGLE,
-                              choices=[("Bonne", True), ("Mauvaise", False)])
-    services.publish(module, owner, now=now)
-    db.session.commit()
-    return module
-
-
-def make_path_of(owner, modules, *, title="Aidant numérique — niveau 1", qualification=None, publish=True,
-                 now=None):
-    """A path made of ``modules`` in that order, published unless told otherwise."""
-    path = services.create_path(owner, title=title, module_ids=[m.id for m in modules],
-                                qualification_id=qualification.id if qualification else None,
-                                now=now or utcnow(), publish_now=publish)
-    db.session.commit()
-    return path
-
-
-def make_qualification_named(owner=None, *, name="Accompagnement aux démarches en ligne", validity_months=24):
-    qualification = services.create_qualification(owner, name=name, validity_months=validity_months,
-                                                   now=utcnow())
-    db.session.commit()
-    return qualification
-
-
-# --- modules, paths and answers for the learner pages (learner helper) ----------------------
-
 PDF_BYTES = b"%PDF-1.4\n% fiche de test\n"
 
 
 def make_qualification(owner=None, *, name="Accompagnement aux démarches en ligne", validity_months=24,
                        now=None):
+    """A qualification of ``owner``'s catalogue (the shared one for None)."""
     qualification = services.create_qualification(owner, name=name, validity_months=validity_months,
                                                    now=now or utcnow())
     db.session.commit()
@@ -144,6 +62,17 @@ def make_module(tenant=None, *, lessons=3, questions=2, publish=True, title="Cr�
     return module
 
 
+def make_path(tenant, modules, *, title="Aidant numérique — niveau 1", qualification=None, publish=True,
+              now=None):
+    """A path of ``tenant``'s catalogue (shared for None) made of ``modules`` in
+    that order, published unless told otherwise."""
+    path = services.create_path(tenant, title=title, module_ids=[m.id for m in modules],
+                                qualification_id=qualification.id if qualification else None,
+                                now=now or utcnow(), publish_now=publish)
+    db.session.commit()
+    return path
+
+
 def learning_version(module):
     """The version learners follow (the latest published one)."""
     return queries.latest_published_version(module)
@@ -157,12 +86,16 @@ def wrong_answers(version):
     return {q.id: [next(c.id for c in q.choices if not c.is_correct)] for q in version.questions}
 
 
-def make_path(tenant, modules, *, title="Aidant numérique — niveau 1", now=None):
-    """A published path of ``tenant``'s catalogue (shared for None), in the order of ``modules``."""
-    path = services.create_path(tenant, title=title, module_ids=[m.id for m in modules], now=now or utcnow(),
-                                publish_now=True)
+def complete_module(user, module, tenant, *, now=None):
+    """Read every lesson and pass the quiz of the module's current version, as ``user`` in ``tenant``."""
+    now = now or utcnow()
+    version = learning_version(module)
+    for lesson in version.lessons:
+        services.mark_lesson_read(user, lesson, tenant, now=now)
+    if version.questions:
+        services.submit_quiz(user, version, tenant, right_answers(version), now=now)
     db.session.commit()
-    return path
+    return version
 
 
 def assign_to(tenant, user, *, path=None, module=None, due_on=None, now=None):

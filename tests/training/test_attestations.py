@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 
 from tests.factories import make_member, make_tenant, page_text
-from tests.training.factories import complete_module, make_published_module
+from tests.training.factories import complete_module, make_module
 from volunteer_platform.db import utcnow
 from volunteer_platform.extensions import db
 from volunteer_platform.training import services
@@ -64,7 +64,7 @@ def pdf_text(pdf: bytes) -> str:
 
 
 def module_attestation(tenant, user, **module_fields) -> Attestation:
-    module = make_published_module(None, **module_fields)
+    module = make_module(None, **module_fields)
     version = complete_module(user, module, tenant, now=LATE_EVENING)
     return db.session.scalars(
         select(Attestation).where(Attestation.user_id == user.id, Attestation.module_version_id == version.id)
@@ -105,8 +105,8 @@ def test_a_module_attestation_pdf_states_who_what_when_who_issued_it_and_how_to_
 
 
 def test_a_path_attestation_pdf_names_the_path(bethune, learner):
-    first = make_published_module(None, title="Créer une adresse e-mail")
-    second = make_published_module(None, title="Les démarches en ligne")
+    first = make_module(None, title="Créer une adresse e-mail")
+    second = make_module(None, title="Les démarches en ligne")
     path = services.create_path(None, title="Aidant numérique — niveau 1", module_ids=[first.id, second.id],
                                 now=LATE_EVENING, publish_now=True)
     db.session.commit()

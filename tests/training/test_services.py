@@ -3,7 +3,7 @@ completion, qualifications with expiry, attestations, sanitising."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -15,6 +15,7 @@ from volunteer_platform.errors import Conflict, Forbidden, NotFound, ValidationF
 from volunteer_platform.extensions import db
 from volunteer_platform.training import queries, services
 from volunteer_platform.training.models import (
+    Assignment,
     Attestation,
     CatalogueStatus,
     CompetenceArea,
@@ -245,6 +246,22 @@ def test_in_person_attendance_is_required_when_the_module_says_so(app):
     assert queries.module_progress(user, version).completed_at is None
     services.record_attendance(tenant, user, module, attended_on=NOW.date(), recorded_by=None, now=NOW)
     assert queries.module_progress(user, version).completed_at is not None
+
+
+def test_a_due_date_before_today_in_the_structure_is_refused(app):
+    tenant = make_tenant(timezone="Europe/Paris")
+    user = make_member(tenant)
+    module = build_module(None)
+    late_evening = datetime(2026, 6, 15, 22, 30, tzinfo=timezone.utc)  # already 16 June in Paris
+    with pytest.raises(ValidationFailed) as refused:
+        services.assign(tenant, [user], module=module, due_on=date(2026, 6, 15), assigned_by=None,
+                        now=late_evening)
+    assert refused.value.field == "due_on"
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Assignment)) == 0
+    services.assign(tenant, [user], module=module, due_on=date(2026, 6, 16), assigned_by=None, now=late_evening)
+    db.session.commit()
+    assert db.session.scalars(select(Assignment.due_on)).all() == [date(2026, 6, 16)]
 
 
 def test_path_prerequisites_are_enforced_in_order(app):

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from volunteer_platform.auth.models import User
 from volunteer_platform.errors import NotFound
@@ -26,6 +26,7 @@ from volunteer_platform.training.models import (
     InPersonAttendance,
     Lesson,
     LessonProgress,
+    LessonResource,
     Module,
     ModuleCompletion,
     ModuleVersion,
@@ -95,15 +96,16 @@ def _current_versions_subquery() -> Any:
     )
 
 
-def published_catalogue(tenant: Tenant) -> list[ModuleVersion]:
-    """The current version of every published module the structure sees, by title."""
+def published_catalogue(tenant: Tenant | None) -> list[ModuleVersion]:
+    """The current version of every published module the structure sees, by
+    title (for None, the association: the shared catalogue only)."""
     current = _current_versions_subquery()
     stmt = (
         select(ModuleVersion)
         .join(current, current.c.version_id == ModuleVersion.id)
         .join(Module, Module.id == ModuleVersion.module_id)
         .where(Module.status == CatalogueStatus.PUBLISHED)
-        .where(or_(Module.tenant_id.is_(None), Module.tenant_id == tenant.id))
+        .where(visible(Module, tenant).whereclause)
         .options(selectinload(ModuleVersion.module))
         .order_by(ModuleVersion.title)
     )
@@ -249,7 +251,7 @@ def path_completed(user: User, path: Path) -> bool:
 
 
 # --- coordination: the members × modules matrix and one person's training ---------------
-# (appended by the coordination pages; each read runs a fixed number of queries)
+# (each read runs a fixed number of queries)
 
 
 @dataclass(frozen=True)
@@ -560,27 +562,7 @@ def authored_modules(owner: Tenant | None) -> list[Module]:
     return list(db.session.scalars(stmt))
 
 
-def published_versions(owner: Tenant | None) -> list[ModuleVersion]:
-    """The current version of every published module ``owner`` sees, by title —
-    like ``published_catalogue`` but also for the association (None)."""
-    current = _current_versions_subquery()
-    stmt = (
-        select(ModuleVersion)
-        .join(current, current.c.version_id == ModuleVersion.id)
-        .join(Module, Module.id == ModuleVersion.module_id)
-        .where(Module.status == CatalogueStatus.PUBLISHED)
-        .where(visible(Module, owner).whereclause)
-        .options(selectinload(ModuleVersion.module))
-        .order_by(ModuleVersion.title)
-    )
-    return list(db.session.scalars(stmt))
-
-
-# --- learner pages (appended by the learner pages; fixed numbers of queries) --------------
-
-from sqlalchemy.orm import undefer  # noqa: E402
-
-from volunteer_platform.training.models import LessonResource  # noqa: E402
+# --- learner pages (fixed numbers of queries) ----------------------------------------------
 
 
 def current_versions(module_ids: list[int]) -> dict[int, ModuleVersion]:

@@ -8,11 +8,13 @@ action happens in; ``None`` stands for the association (shared catalogue).
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
@@ -133,6 +135,19 @@ def create_module(tenant: Tenant | None, fields: VersionFields, *, now: datetime
     return module
 
 
+def _version_copy(source: ModuleVersion, *, module_id: int, number: int, now: datetime) -> ModuleVersion:
+    """A new draft version of ``module_id`` with ``source``'s details and content."""
+    version = ModuleVersion(
+        module_id=module_id, number=number, created_at=now, title=source.title, summary=source.summary,
+        objectives=source.objectives, competence_area=source.competence_area, level=source.level,
+        duration_minutes=source.duration_minutes, pass_mark=source.pass_mark,
+        requires_attendance=source.requires_attendance, qualification_id=source.qualification_id,
+    )
+    db.session.add(version)
+    _copy_content(source, version)
+    return version
+
+
 def _copy_content(source: ModuleVersion, target: ModuleVersion) -> None:
     for lesson in source.lessons:
         copy = Lesson(position=lesson.position, title=lesson.title, body=lesson.body)
@@ -162,16 +177,7 @@ def editable_version(module: Module, tenant: Tenant | None, *, now: datetime) ->
         return draft
     published = queries.latest_published_version(module)
     assert published is not None  # a module always has a draft or a published version
-    draft = ModuleVersion(
-        module_id=module.id, number=published.number + 1, created_at=now, title=published.title,
-        summary=published.summary, objectives=published.objectives,
-        competence_area=published.competence_area, level=published.level,
-        duration_minutes=published.duration_minutes, pass_mark=published.pass_mark,
-        requires_attendance=published.requires_attendance,
-        qualification_id=published.qualification_id,
-    )
-    db.session.add(draft)
-    _copy_content(published, draft)
+    draft = _version_copy(published, module_id=module.id, number=published.number + 1, now=now)
     db.session.flush()
     return draft
 
@@ -338,16 +344,8 @@ def copy_module(module: Module, tenant: Tenant, *, now: datetime) -> Module:
     copy = Module(tenant_id=tenant.id, status=CatalogueStatus.DRAFT, copied_from_id=module.id, created_at=now)
     db.session.add(copy)
     db.session.flush()
-    version = ModuleVersion(
-        module_id=copy.id, number=1, created_at=now, title=source.title, summary=source.summary,
-        objectives=source.objectives, competence_area=source.competence_area, level=source.level,
-        duration_minutes=source.duration_minutes, pass_mark=source.pass_mark,
-        requires_attendance=source.requires_attendance,
-        # The shared qualification stays the same: the copy still leads to it.
-        qualification_id=source.qualification_id,
-    )
-    db.session.add(version)
-    _copy_content(source, version)
+    # The shared qualification stays the same: the copy still leads to it.
+    _version_copy(source, module_id=copy.id, number=1, now=now)
     db.session.flush()
     return copy
 
@@ -380,8 +378,11 @@ def set_path_modules(path: Path, tenant: Tenant | None, module_ids: list[int]) -
         raise ValidationFailed(_l("Un module ne peut figurer qu'une fois dans un parcours."), field="modules")
     if not module_ids:
         raise ValidationFailed(_l("Choisissez au moins un module."), field="modules")
-    for module_id in module_ids:
-        queries.get_visible(Module, module_id, tenant)
+    seen = set(db.session.scalars(
+        select(Module.id).where(Module.id.in_(module_ids)).where(queries.visible(Module, tenant).whereclause)
+    ))
+    if not seen >= set(module_ids):
+        raise NotFound("not found")
     path.steps.clear()
     db.session.flush()
     for position, module_id in enumerate(module_ids, start=1):
@@ -402,34 +403,51 @@ def set_default_path(tenant: Tenant, path: Path | None) -> None:
     db.session.flush()
 
 
+def local_date(tenant: Tenant, moment: datetime) -> date:
+    """The day ``moment`` falls on in the structure's time zone (a due date is a day there)."""
+    return moment.astimezone(ZoneInfo(tenant.timezone)).date()
+
+
 def assign(
     tenant: Tenant, users: list[User], *, module: Module | None = None, path: Path | None = None,
     due_on: date | None = None, assigned_by: User | None, now: datetime,
 ) -> list[Assignment]:
-    """Ask members of ``tenant`` to follow a module or a path (once each)."""
+    """Ask active members of ``tenant`` to follow a published module or path it
+    sees, maybe by ``due_on``: once each, asking again only changes the due date.
+
+    Raises ValidationFailed (field ``due_on``) for a due date before today in
+    the structure, Conflict for an unpublished target, NotFound for a target
+    the structure does not see or someone who is not an active member — always
+    before writing anything.
+    """
     if (module is None) == (path is None):
         raise ValidationFailed(_l("Choisissez un module ou un parcours."))
     target = module or path
     queries.get_visible(type(target), target.id, tenant)
     if target.status is not CatalogueStatus.PUBLISHED:
         raise Conflict(_l("Seul un contenu publié peut être attribué."))
+    if due_on is not None and due_on < local_date(tenant, now):
+        raise ValidationFailed(_l("La date limite ne peut pas être dans le passé."), field="due_on")
+    users = list({user.id: user for user in users}.values())
+    user_ids = [user.id for user in users]
     member_ids = set(db.session.scalars(
-        select(Membership.user_id).where(Membership.tenant_id == tenant.id, Membership.is_active.is_(True))
+        select(Membership.user_id).where(Membership.tenant_id == tenant.id, Membership.is_active.is_(True),
+                                         Membership.user_id.in_(user_ids))
     ))
+    if not member_ids >= set(user_ids):
+        raise NotFound("not found")
+    same_target = Assignment.module_id == module.id if module is not None else Assignment.path_id == path.id
+    existing = {
+        assignment.user_id: assignment
+        for assignment in db.session.scalars(
+            select(Assignment).where(Assignment.tenant_id == tenant.id, Assignment.user_id.in_(user_ids),
+                                     same_target)
+        )
+    }
     created = []
     for user in users:
-        if user.id not in member_ids:
-            raise NotFound("not found")
-        same_target = (
-            Assignment.module_id == module.id if module is not None else Assignment.path_id == path.id
-        )
-        existing = db.session.scalars(
-            select(Assignment).where(
-                Assignment.tenant_id == tenant.id, Assignment.user_id == user.id, same_target
-            )
-        ).first()
-        if existing is not None:
-            existing.due_on = due_on
+        if user.id in existing:
+            existing[user.id].due_on = due_on
             continue
         assignment = Assignment(
             tenant_id=tenant.id, user_id=user.id, module_id=module.id if module else None,
@@ -559,14 +577,6 @@ def record_attendance(
     return attendance
 
 
-def _attended(user: User, module_id: int) -> bool:
-    return db.session.scalars(
-        select(InPersonAttendance.id).where(
-            InPersonAttendance.user_id == user.id, InPersonAttendance.module_id == module_id
-        )
-    ).first() is not None
-
-
 def complete_if_done(user: User, version: ModuleVersion, tenant: Tenant, *, now: datetime) -> ModuleCompletion | None:
     """Complete the version if every lesson is read, the quiz passed and, when
     required, the in-person session attended. Completion grants the module's
@@ -581,7 +591,7 @@ def complete_if_done(user: User, version: ModuleVersion, tenant: Tenant, *, now:
         return None
     if version.questions and not progress.passed_quiz:
         return None
-    if version.requires_attendance and not _attended(user, version.module_id):
+    if version.requires_attendance and not queries.has_attended(user, version.module_id):
         return None
     completion = ModuleCompletion(user_id=user.id, version_id=version.id, module_id=version.module_id,
                                   tenant_id=tenant.id, completed_at=now)
@@ -661,7 +671,8 @@ def withdraw_award(award_: QualificationAward, *, reason: str, now: datetime) ->
         raise ValidationFailed(_l("Indiquez la raison du retrait."), field="reason")
     award_.withdrawn_at = now
     award_.withdrawal_reason = reason.strip()
-    related = select(Attestation).where(Attestation.user_id == award_.user_id, Attestation.withdrawn_at.is_(None))
+    related = select(Attestation).where(Attestation.tenant_id == award_.tenant_id,
+                                        Attestation.user_id == award_.user_id, Attestation.withdrawn_at.is_(None))
     if award_.module_version_id is not None:
         related = related.where(Attestation.module_version_id == award_.module_version_id)
     elif award_.path_id is not None:
@@ -695,8 +706,6 @@ def awards_needing_reminder(*, now: datetime) -> list[QualificationAward]:
 
 def new_attestation_code() -> str:
     """120 random bits in unambiguous upper-case base32 (no 0/O, 1/I confusion)."""
-    import base64
-
     return base64.b32encode(secrets.token_bytes(ATTESTATION_CODE_BYTES)).decode().rstrip("=")
 
 

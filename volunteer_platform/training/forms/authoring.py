@@ -182,7 +182,7 @@ class PathForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.qualification_id.choices = qualification_choices(owner)
         module_choices = [("", str(_l("— Aucun module —")))] + [
-            (str(v.module_id), v.title) for v in queries.published_versions(owner)
+            (str(v.module_id), v.title) for v in queries.published_catalogue(owner)
         ] + [(str(module_id), str(_l("%(title)s (non publié)", title=title))) for module_id, title in kept]
         while len(self.modules.entries) < min(rows, MAX_PATH_ROWS):
             self.modules.append_entry()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -22,7 +21,7 @@ from volunteer_platform.extensions import db
 from volunteer_platform.forms import REQUIRED, strip_filter
 from volunteer_platform.tenants.models import ROLE_LABELS, Role, Tenant
 from volunteer_platform.tenants.services import sites_of
-from volunteer_platform.training import queries
+from volunteer_platform.training import queries, services
 from volunteer_platform.training.models import (
     COMPETENCE_AREA_LABELS,
     CatalogueStatus,
@@ -37,7 +36,7 @@ DATE_HINT = _l("Par exemple 15/09/2026.")
 
 def local_today(tenant: Tenant) -> date:
     """Today in the structure's time zone (a due date is a day there)."""
-    return utcnow().astimezone(ZoneInfo(tenant.timezone)).date()
+    return services.local_date(tenant, utcnow())
 
 
 def date_field(label: Any, *, required: bool, description: Any = None) -> DateField:
@@ -159,7 +158,6 @@ class AssignForm(FlaskForm):
 
     def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._tenant = tenant
         paths = db.session.scalars(
             queries.visible(Path, tenant).where(Path.status == CatalogueStatus.PUBLISHED).order_by(Path.title)
         )
@@ -174,10 +172,6 @@ class AssignForm(FlaskForm):
         self.members.choices = [
             (m.user_id, f"{m.user.full_name} ({m.role.label})") for m in self.member_rows
         ]
-
-    def validate_due_on(self, field: DateField) -> None:
-        if field.data is not None and field.data < local_today(self._tenant):
-            raise ValidationError(_l("La date limite ne peut pas être dans le passé."))
 
     def validate_members(self, field: MultiCheckboxField) -> None:
         if not field.data and not self.all_volunteers.data:

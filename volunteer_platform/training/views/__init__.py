@@ -4,7 +4,8 @@ Three blueprints, because the pages live under three URL spaces:
 
 - ``training``: a structure's pages, under ``/<tenant_slug>/training`` —
   learners (``learner.py``), coordinators (``coordination.py``) and the
-  structure's own authoring (``authoring.py``);
+  structure's own authoring (``authoring.py``,
+  ``authoring_paths.py``);
 - ``catalogue``: the association's shared catalogue, authored by supervisors
   under ``/supervision/catalogue`` with the same authoring views;
 - ``verification``: the public page that confirms an attestation, ``/verify/<code>``.
@@ -24,6 +25,12 @@ catalogue_bp = Blueprint("catalogue", __name__, url_prefix="/supervision/catalog
 verification_bp = Blueprint("verification", __name__, url_prefix="/verify")
 
 # Route modules register on the blueprints above when imported.
-from volunteer_platform.training.views import authoring, coordination, learner, verification  # noqa: E402,F401
+from volunteer_platform.training.views import (  # noqa: E402,F401
+    authoring,
+    authoring_paths,
+    coordination,
+    learner,
+    verification,
+)
 
 __all__ = ["bp", "catalogue_bp", "verification_bp"]

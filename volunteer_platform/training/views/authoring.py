@@ -1,4 +1,5 @@
-"""Authoring pages: modules and their versions, lessons, quizzes, qualifications, paths.
+"""Authoring pages: modules and their versions, lessons, quizzes — and the
+helpers that ``authoring_paths.py`` (qualifications, paths) shares.
 
 Each page is written once, as a function of the catalogue it authors
 (``owner``), and ``authoring_route`` registers it twice:
@@ -22,7 +23,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -34,7 +35,7 @@ from volunteer_platform.auth.permissions import require_role, require_supervisor
 from volunteer_platform.db import utcnow
 from volunteer_platform.errors import DomainError, NotFound
 from volunteer_platform.extensions import db
-from volunteer_platform.forms import ActionForm, apply_domain_error
+from volunteer_platform.forms import ActionForm
 from volunteer_platform.tenants.models import Role, Tenant
 from volunteer_platform.training import queries, rendering, services
 from volunteer_platform.training.forms.authoring import (
@@ -42,13 +43,10 @@ from volunteer_platform.training.forms.authoring import (
     MAX_CHOICES,
     LessonForm,
     ModuleForm,
-    PathForm,
-    QualificationForm,
     QuestionForm,
     form_errors,
 )
 from volunteer_platform.training.models import (
-    CatalogueStatus,
     CompetenceArea,
     Lesson,
     LessonResource,
@@ -56,18 +54,19 @@ from volunteer_platform.training.models import (
     Module,
     ModuleVersion,
     Path,
-    PathStep,
     Qualification,
     Question,
     QuestionKind,
 )
 from volunteer_platform.training.views import bp, catalogue_bp
+from volunteer_platform.training.views.common import commit_or_show
 
 # A request carrying a file may be a little bigger than the file itself (the
 # lesson text); anything beyond is refused before it is read.
 UPLOAD_REQUEST_LIMIT = services.RESOURCE_MAX_BYTES + 1024 * 1024
-PATH_SPARE_ROWS = 3
-PATH_MIN_ROWS = 5
+
+Authored = TypeVar("Authored", Module, Path)
+DraftContent = TypeVar("DraftContent", Lesson, Question)
 
 
 # --- registration and helpers --------------------------------------------------------
@@ -99,38 +98,36 @@ def author_url(endpoint: str, **values: Any) -> str:
     return url_for(f"{request.blueprint}.{endpoint}", **values)
 
 
-def _render(template: str, owner: Tenant | None, status: int = 200, **context: Any) -> Any:
+def render_authoring(template: str, owner: Tenant | None, status: int = 200, **context: Any) -> Any:
+    """An authoring page, with what every one uses: the catalogue's owner,
+    ``author_url``, the CSRF form of its buttons and the error summary helper."""
     return render_template(
         f"training/authoring/{template}", owner=owner, author_url=author_url,
         action_form=ActionForm(formdata=None), form_errors=form_errors, **context,
     ), status
 
 
-def _status(form: Any, error: DomainError | None = None) -> int:
-    if form.errors:
-        return 422
-    return error.status_code if error is not None else 200
-
-
-def _action_ok() -> bool:
+def action_confirmed() -> bool:
+    """Did the button's POST carry a valid CSRF token?"""
     return ActionForm().validate_on_submit()
 
 
-def _check_owned(tenant_id: int | None, owner: Tenant | None) -> None:
-    """Another structure's content does not exist (404); the shared catalogue,
-    seen from a structure, is refused with the services' message (403)."""
-    if tenant_id is not None and (owner is None or tenant_id != owner.id):
+def authored_or_404(model: type[Authored], ident: int, owner: Tenant | None) -> Authored:
+    """A module or path of ``owner``'s catalogue. Another structure's does not
+    exist (404); a shared one, seen from a structure, is refused with the
+    services' message (403)."""
+    try:
+        item = queries.get_visible(model, ident, owner)
+    except NotFound:
         abort(404)
-    services.check_can_author(tenant_id, owner)
+    if item.tenant_id is not None and (owner is None or item.tenant_id != owner.id):
+        abort(404)
+    services.check_can_author(item.tenant_id, owner)
+    return item
 
 
 def _module(owner: Tenant | None, module_id: int) -> Module:
-    try:
-        module = queries.get_visible(Module, module_id, owner)
-    except NotFound:
-        abort(404)
-    _check_owned(module.tenant_id, owner)
-    return module
+    return authored_or_404(Module, module_id, owner)
 
 
 def _version(owner: Tenant | None, module_id: int, version_id: int, *, draft_only: bool) -> ModuleVersion:
@@ -151,34 +148,28 @@ def _version(owner: Tenant | None, module_id: int, version_id: int, *, draft_onl
     return version
 
 
+def _in_draft(model: type[DraftContent], ident: int, owner: Tenant | None) -> DraftContent:
+    """A lesson or question of a draft this ``owner`` authors (404 otherwise)."""
+    item = db.session.get(model, ident)
+    if item is None:
+        abort(404)
+    _module(owner, item.version.module_id)
+    if not item.version.is_draft:
+        abort(404)
+    return item
+
+
 def _lesson(owner: Tenant | None, lesson_id: int) -> Lesson:
-    """A lesson of a draft this ``owner`` authors (404 otherwise)."""
-    lesson = db.session.get(Lesson, lesson_id)
-    if lesson is None:
-        abort(404)
-    _module(owner, lesson.version.module_id)
-    if not lesson.version.is_draft:
-        abort(404)
-    return lesson
+    return _in_draft(Lesson, lesson_id, owner)
 
 
 def _question(owner: Tenant | None, question_id: int) -> Question:
-    question = db.session.get(Question, question_id)
-    if question is None:
-        abort(404)
-    _module(owner, question.version.module_id)
-    if not question.version.is_draft:
-        abort(404)
-    return question
+    return _in_draft(Question, question_id, owner)
 
 
-def _path(owner: Tenant | None, path_id: int) -> Path:
-    try:
-        path = queries.get_visible(Path, path_id, owner)
-    except NotFound:
-        abort(404)
-    _check_owned(path.tenant_id, owner)
-    return path
+def optional_id(value: str | None) -> int | None:
+    """A select's value: an id, or None for the empty choice."""
+    return int(value) if value else None
 
 
 def _version_url(version: ModuleVersion, anchor: str | None = None) -> str:
@@ -202,7 +193,7 @@ class ModuleRow:
         return (self.published or self.current).title
 
 
-def _row(module: Module) -> ModuleRow:
+def module_row(module: Module) -> ModuleRow:
     published = [v for v in module.versions if not v.is_draft]
     drafts = [v for v in module.versions if v.is_draft]
     return ModuleRow(module, published[-1] if published else None, drafts[0] if drafts else None)
@@ -214,15 +205,15 @@ def _row(module: Module) -> ModuleRow:
 @authoring_route("/", "author_modules")
 def module_list(owner: Tenant | None) -> Any:
     """The catalogue being authored; for a structure, the shared modules it may copy."""
-    rows = sorted((_row(m) for m in queries.authored_modules(owner)), key=lambda r: r.title.lower())
+    rows = sorted((module_row(m) for m in queries.authored_modules(owner)), key=lambda r: r.title.lower())
     shared: list[ModuleVersion] = []
     copied_ids: set[int] = set()
     if owner is not None:
-        shared = [v for v in queries.published_versions(owner) if v.module.tenant_id is None]
+        shared = queries.published_catalogue(None)
         copied_ids = {r.module.copied_from_id for r in rows if r.module.copied_from_id}
     qualifications = list(db.session.scalars(queries.owned(Qualification, owner).order_by(Qualification.name)))
-    return _render("modules.html", owner, rows=rows, shared=shared, copied_ids=copied_ids,
-                   qualifications=qualifications)
+    return render_authoring("modules.html", owner, rows=rows, shared=shared, copied_ids=copied_ids,
+                            qualifications=qualifications)
 
 
 @bp.post("/authoring/shared/<int:module_id>/copy")
@@ -233,7 +224,7 @@ def author_copy(module_id: int) -> Any:
         source = queries.get_visible(Module, module_id, g.tenant)
     except NotFound:
         abort(404)
-    if not _action_ok():
+    if not action_confirmed():
         return redirect(url_for("training.author_modules"))
     try:
         copy = services.copy_module(source, g.tenant, now=utcnow())
@@ -262,53 +253,62 @@ def _version_fields(form: ModuleForm) -> services.VersionFields:
         duration_minutes=form.duration_minutes.data,
         pass_mark=form.pass_mark.data,
         requires_attendance=bool(form.requires_attendance.data),
-        qualification_id=int(form.qualification_id.data) if form.qualification_id.data else None,
+        qualification_id=optional_id(form.qualification_id.data),
     )
 
 
 @authoring_route("/modules/new", "author_module_new", ("GET", "POST"))
 def module_new(owner: Tenant | None) -> Any:
     form = ModuleForm(owner=owner)
-    if form.validate_on_submit():
-        try:
-            module = services.create_module(owner, _version_fields(form), now=utcnow())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            version = module.versions[0]
-            flash(_("Le module « %(title)s » est créé, en brouillon. Ajoutez-lui des leçons.",
-                    title=version.title), "success")
-            return redirect(_version_url(version))
-    return _render("module_form.html", owner, _status(form), form=form)
+
+    def save() -> tuple[str, str]:
+        version = services.create_module(owner, _version_fields(form), now=utcnow()).versions[0]
+        return (_("Le module « %(title)s » est créé, en brouillon. Ajoutez-lui des leçons.", title=version.title),
+                _version_url(version))
+
+    done, status = commit_or_show(form, save)
+    return done or render_authoring("module_form.html", owner, status, form=form)
 
 
 @authoring_route("/modules/<int:module_id>", "author_module")
 def module_page(owner: Tenant | None, module_id: int, status: int = 200) -> Any:
     """Where the module stands: its versions and what can be done next."""
     module = _module(owner, module_id)
-    return _render("module.html", owner, status, row=_row(module), module=module)
+    return render_authoring("module.html", owner, status, row=module_row(module), module=module)
 
 
-@authoring_route("/modules/<int:module_id>/edit", "author_module_edit", ("POST",))
-def module_edit(owner: Tenant | None, module_id: int) -> Any:
-    """Open the draft to edit, creating it from the published version if needed."""
+def _module_action(owner: Tenant | None, module_id: int, act: Callable[[Module], tuple[str | None, str]]) -> Any:
+    """A button of the module's page. ``act`` calls the service and returns the
+    success message (None for none) and the URL to go to; a refusal shows the
+    module's page again with its message. A missing CSRF token changes nothing."""
     module = _module(owner, module_id)
-    if not _action_ok():
+    if not action_confirmed():
         return redirect(author_url("author_module", module_id=module.id))
-    had_draft = queries.draft_version(module) is not None
     try:
-        draft = services.editable_version(module, owner, now=utcnow())
+        message, next_url = act(module)
     except DomainError as error:
         db.session.rollback()
         flash(str(error.message), "error")
         return module_page(owner, module_id, status=error.status_code)
     db.session.commit()
-    if not had_draft:
-        flash(_("La version %(n)s est créée en brouillon. La version publiée reste visible jusqu'à la "
-                "publication.", n=draft.number), "success")
-    return redirect(_version_url(draft))
+    if message:
+        flash(message, "success")
+    return redirect(next_url)
+
+
+@authoring_route("/modules/<int:module_id>/edit", "author_module_edit", ("POST",))
+def module_edit(owner: Tenant | None, module_id: int) -> Any:
+    """Open the draft to edit, creating it from the published version if needed."""
+
+    def act(module: Module) -> tuple[str | None, str]:
+        had_draft = queries.draft_version(module) is not None
+        draft = services.editable_version(module, owner, now=utcnow())
+        message = None if had_draft else _(
+            "La version %(n)s est créée en brouillon. La version publiée reste visible jusqu'à la "
+            "publication.", n=draft.number)
+        return message, _version_url(draft)
+
+    return _module_action(owner, module_id, act)
 
 
 @authoring_route("/modules/<int:module_id>/versions/<int:version_id>", "author_version", ("GET", "POST"))
@@ -320,19 +320,17 @@ def version_edit(owner: Tenant | None, module_id: int, version_id: int) -> Any:
         form.competence_area.data = version.competence_area.value
         form.level.data = version.level.value
         form.qualification_id.data = str(version.qualification_id or "")
-    if form.validate_on_submit():
-        try:
-            services.update_version(version, _version_fields(form), owner)
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Les informations du module sont enregistrées."), "success")
-            return redirect(_version_url(version))
+
+    def save() -> tuple[str, str]:
+        services.update_version(version, _version_fields(form), owner)
+        return _("Les informations du module sont enregistrées."), _version_url(version)
+
+    done, status = commit_or_show(form, save)
+    if done:
+        return done
     published = queries.latest_published_version(version.module)
-    return _render("version.html", owner, _status(form), form=form, version=version,
-                   module=version.module, published=published)
+    return render_authoring("version.html", owner, status, form=form, version=version, module=version.module,
+                            published=published)
 
 
 @authoring_route("/modules/<int:module_id>/versions/<int:version_id>/preview", "author_preview")
@@ -340,59 +338,44 @@ def preview(owner: Tenant | None, module_id: int, version_id: int) -> Any:
     """The version as a learner sees it, with the right answers shown to the author."""
     version = _version(owner, module_id, version_id, draft_only=False)
     lessons = [(lesson, rendering.render_markdown(lesson.body)) for lesson in version.lessons]
-    return _render("preview.html", owner, version=version, module=version.module, lessons=lessons)
+    return render_authoring("preview.html", owner, version=version, module=version.module, lessons=lessons)
 
 
 @authoring_route("/modules/<int:module_id>/publish", "author_publish", ("POST",))
 def publish(owner: Tenant | None, module_id: int) -> Any:
-    module = _module(owner, module_id)
-    if not _action_ok():
-        return redirect(author_url("author_module", module_id=module.id))
-    try:
+    def act(module: Module) -> tuple[str | None, str]:
         version = services.publish(module, owner, now=utcnow())
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-        return module_page(owner, module_id, status=error.status_code)
-    db.session.commit()
-    flash(_("La version %(n)s de « %(title)s » est publiée : c'est celle que suivent désormais les "
-            "bénévoles.",
-            n=version.number, title=version.title), "success")
-    return redirect(author_url("author_module", module_id=module.id))
+        return (_("La version %(n)s de « %(title)s » est publiée : c'est celle que suivent désormais les "
+                  "bénévoles.", n=version.number, title=version.title),
+                author_url("author_module", module_id=module.id))
+
+    return _module_action(owner, module_id, act)
 
 
 @authoring_route("/modules/<int:module_id>/archive", "author_archive", ("POST",))
 def archive(owner: Tenant | None, module_id: int) -> Any:
     """Archive (archived=1) or bring back (archived=0) a module."""
-    module = _module(owner, module_id)
     archived = request.form.get("archived") == "1"
-    if _action_ok():
-        try:
-            services.set_archived(module, owner, archived)
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
-            return module_page(owner, module_id, status=error.status_code)
-        db.session.commit()
-        flash(_("Le module est archivé : il n'est plus proposé. Les attestations déjà délivrées restent "
-                "valables.") if archived else _("Le module est de nouveau proposé."), "success")
-    return redirect(author_url("author_module", module_id=module.id))
+
+    def act(module: Module) -> tuple[str | None, str]:
+        services.set_archived(module, owner, archived)
+        return (_("Le module est archivé : il n'est plus proposé. Les attestations déjà délivrées restent "
+                  "valables.") if archived else _("Le module est de nouveau proposé."),
+                author_url("author_module", module_id=module.id))
+
+    return _module_action(owner, module_id, act)
 
 
 @authoring_route("/modules/<int:module_id>/discard", "author_discard", ("POST",))
 def discard(owner: Tenant | None, module_id: int) -> Any:
     """Abandon the draft of a published module."""
-    module = _module(owner, module_id)
-    if _action_ok():
-        try:
-            services.discard_draft(module, owner)
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
-            return module_page(owner, module_id, status=error.status_code)
-        db.session.commit()
-        flash(_("Le brouillon est abandonné. La version publiée reste inchangée."), "success")
-    return redirect(author_url("author_module", module_id=module.id))
+
+    def act(module: Module) -> tuple[str | None, str]:
+        services.discard_draft(module, owner)
+        return (_("Le brouillon est abandonné. La version publiée reste inchangée."),
+                author_url("author_module", module_id=module.id))
+
+    return _module_action(owner, module_id, act)
 
 
 # --- lessons and their files ------------------------------------------------------------------
@@ -422,9 +405,14 @@ def _upload_fits() -> bool:
     return True
 
 
-def _too_large(form: LessonForm) -> None:
+def _refused_upload(owner: Tenant | None, version: ModuleVersion, lesson: Lesson | None) -> Any | None:
+    """The lesson form again (413) when the request is over the size cap; None when it fits."""
+    if request.method != "POST" or _upload_fits():
+        return None
+    form = LessonForm(formdata=None, obj=lesson)
     form.file.errors = [_("Le fichier dépasse la taille maximale de 5 Mo. Rien n'a été enregistré : "
                           "réduisez le fichier puis recommencez.")]
+    return render_authoring("lesson_form.html", owner, 413, form=form, version=version, lesson=lesson)
 
 
 def _attach_upload(form: LessonForm, lesson: Lesson, owner: Tenant | None) -> None:
@@ -440,46 +428,36 @@ def _attach_upload(form: LessonForm, lesson: Lesson, owner: Tenant | None) -> No
                  ("GET", "POST"))
 def lesson_new(owner: Tenant | None, module_id: int, version_id: int) -> Any:
     version = _version(owner, module_id, version_id, draft_only=True)
-    if request.method == "POST" and not _upload_fits():
-        form = LessonForm(formdata=None)
-        _too_large(form)
-        return _render("lesson_form.html", owner, 413, form=form, version=version, lesson=None)
+    refused = _refused_upload(owner, version, None)
+    if refused is not None:
+        return refused
     form = LessonForm()
-    if form.validate_on_submit():
-        try:
-            lesson = services.add_lesson(version, owner, title=form.title.data, body=form.body.data or "")
-            _attach_upload(form, lesson, owner)
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("La leçon « %(title)s » est ajoutée.", title=lesson.title), "success")
-            return redirect(_version_url(version, "lecons"))
-    return _render("lesson_form.html", owner, _status(form), form=form, version=version, lesson=None)
+
+    def save() -> tuple[str, str]:
+        lesson = services.add_lesson(version, owner, title=form.title.data, body=form.body.data or "")
+        _attach_upload(form, lesson, owner)
+        return _("La leçon « %(title)s » est ajoutée.", title=lesson.title), _version_url(version, "lecons")
+
+    done, status = commit_or_show(form, save)
+    return done or render_authoring("lesson_form.html", owner, status, form=form, version=version, lesson=None)
 
 
 @authoring_route("/lessons/<int:lesson_id>", "author_lesson", ("GET", "POST"))
 def lesson_edit(owner: Tenant | None, lesson_id: int) -> Any:
     lesson = _lesson(owner, lesson_id)
     version = lesson.version
-    if request.method == "POST" and not _upload_fits():
-        form = LessonForm(formdata=None, obj=lesson)
-        _too_large(form)
-        return _render("lesson_form.html", owner, 413, form=form, version=version, lesson=lesson)
+    refused = _refused_upload(owner, version, lesson)
+    if refused is not None:
+        return refused
     form = LessonForm(obj=lesson)
-    if form.validate_on_submit():
-        try:
-            services.update_lesson(lesson, owner, title=form.title.data, body=form.body.data or "")
-            _attach_upload(form, lesson, owner)
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("La leçon « %(title)s » est enregistrée.", title=lesson.title), "success")
-            return redirect(_version_url(version, "lecons"))
-    return _render("lesson_form.html", owner, _status(form), form=form, version=version, lesson=lesson)
+
+    def save() -> tuple[str, str]:
+        services.update_lesson(lesson, owner, title=form.title.data, body=form.body.data or "")
+        _attach_upload(form, lesson, owner)
+        return _("La leçon « %(title)s » est enregistrée.", title=lesson.title), _version_url(version, "lecons")
+
+    done, status = commit_or_show(form, save)
+    return done or render_authoring("lesson_form.html", owner, status, form=form, version=version, lesson=lesson)
 
 
 def _move_offset() -> int:
@@ -489,7 +467,7 @@ def _move_offset() -> int:
 @authoring_route("/lessons/<int:lesson_id>/move", "author_lesson_move", ("POST",))
 def lesson_move(owner: Tenant | None, lesson_id: int) -> Any:
     lesson = _lesson(owner, lesson_id)
-    if _action_ok():
+    if action_confirmed():
         services.move_lesson(lesson, owner, _move_offset())
         db.session.commit()
     return redirect(_version_url(lesson.version, "lecons"))
@@ -499,7 +477,7 @@ def lesson_move(owner: Tenant | None, lesson_id: int) -> Any:
 def lesson_delete(owner: Tenant | None, lesson_id: int) -> Any:
     lesson = _lesson(owner, lesson_id)
     version, title = lesson.version, lesson.title
-    if _action_ok():
+    if action_confirmed():
         services.delete_lesson(lesson, owner)
         db.session.commit()
         flash(_("La leçon « %(title)s » est supprimée.", title=title), "success")
@@ -530,7 +508,7 @@ def resource_delete(owner: Tenant | None, resource_id: int) -> Any:
     lesson = resource.lesson
     if not lesson.version.is_draft:
         abort(404)
-    if _action_ok():
+    if action_confirmed():
         services.delete_resource(resource, owner)
         db.session.commit()
         flash(_("Le document est retiré de la leçon."), "success")
@@ -552,18 +530,14 @@ def _question_data(question: Question) -> dict[str, Any]:
 def question_new(owner: Tenant | None, module_id: int, version_id: int) -> Any:
     version = _version(owner, module_id, version_id, draft_only=True)
     form = QuestionForm()
-    if form.validate_on_submit():
-        try:
-            services.add_question(version, owner, prompt=form.prompt.data, kind=QuestionKind(form.kind.data),
-                                  choices=form.choice_rows(), feedback=form.feedback.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("La question est ajoutée au quiz."), "success")
-            return redirect(_version_url(version, "quiz"))
-    return _render("question_form.html", owner, _status(form), form=form, version=version, question=None)
+
+    def save() -> tuple[str, str]:
+        services.add_question(version, owner, prompt=form.prompt.data, kind=QuestionKind(form.kind.data),
+                              choices=form.choice_rows(), feedback=form.feedback.data or "")
+        return _("La question est ajoutée au quiz."), _version_url(version, "quiz")
+
+    done, status = commit_or_show(form, save)
+    return done or render_authoring("question_form.html", owner, status, form=form, version=version, question=None)
 
 
 @authoring_route("/questions/<int:question_id>", "author_question", ("GET", "POST"))
@@ -571,24 +545,20 @@ def question_edit(owner: Tenant | None, question_id: int) -> Any:
     question = _question(owner, question_id)
     version = question.version
     form = QuestionForm() if request.method == "POST" else QuestionForm(data=_question_data(question))
-    if form.validate_on_submit():
-        try:
-            services.update_question(question, owner, prompt=form.prompt.data, kind=QuestionKind(form.kind.data),
-                                     choices=form.choice_rows(), feedback=form.feedback.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("La question est enregistrée."), "success")
-            return redirect(_version_url(version, "quiz"))
-    return _render("question_form.html", owner, _status(form), form=form, version=version, question=question)
+
+    def save() -> tuple[str, str]:
+        services.update_question(question, owner, prompt=form.prompt.data, kind=QuestionKind(form.kind.data),
+                                 choices=form.choice_rows(), feedback=form.feedback.data or "")
+        return _("La question est enregistrée."), _version_url(version, "quiz")
+
+    done, status = commit_or_show(form, save)
+    return done or render_authoring("question_form.html", owner, status, form=form, version=version, question=question)
 
 
 @authoring_route("/questions/<int:question_id>/move", "author_question_move", ("POST",))
 def question_move(owner: Tenant | None, question_id: int) -> Any:
     question = _question(owner, question_id)
-    if _action_ok():
+    if action_confirmed():
         services.move_question(question, owner, _move_offset())
         db.session.commit()
     return redirect(_version_url(question.version, "quiz"))
@@ -598,137 +568,8 @@ def question_move(owner: Tenant | None, question_id: int) -> Any:
 def question_delete(owner: Tenant | None, question_id: int) -> Any:
     question = _question(owner, question_id)
     version = question.version
-    if _action_ok():
+    if action_confirmed():
         services.delete_question(question, owner)
         db.session.commit()
         flash(_("La question est supprimée du quiz."), "success")
     return redirect(_version_url(version, "quiz"))
-
-
-# --- qualifications ------------------------------------------------------------------------------
-
-
-@authoring_route("/qualifications/new", "author_qualification_new", ("GET", "POST"))
-def qualification_new(owner: Tenant | None) -> Any:
-    form = QualificationForm()
-    if form.validate_on_submit():
-        try:
-            qualification = services.create_qualification(
-                owner, name=form.name.data, description=form.description.data,
-                validity_months=form.validity_months.data, now=utcnow(),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("La qualification « %(name)s » est créée : vous pouvez la choisir dans un module ou un "
-                    "parcours.", name=qualification.name), "success")
-            return redirect(author_url("author_modules", _anchor="qualifications"))
-    return _render("qualification_form.html", owner, _status(form), form=form)
-
-
-# --- paths ---------------------------------------------------------------------------------------
-
-
-@authoring_route("/paths", "author_paths")
-def path_list(owner: Tenant | None) -> Any:
-    paths = list(db.session.scalars(
-        queries.owned(Path, owner).options(selectinload(Path.steps), joinedload(Path.qualification))
-        .order_by(Path.title)
-    ).unique())
-    return _render("paths.html", owner, paths=paths)
-
-
-def _path_rows(count: int) -> int:
-    return max(PATH_MIN_ROWS, count + PATH_SPARE_ROWS)
-
-
-@authoring_route("/paths/new", "author_path_new", ("GET", "POST"))
-def path_new(owner: Tenant | None) -> Any:
-    form = PathForm(owner=owner, rows=_path_rows(0))
-    if form.validate_on_submit():
-        qualification = form.qualification_id.data
-        try:
-            path = services.create_path(
-                owner, title=form.title.data, description=form.description.data or "",
-                module_ids=form.module_ids(), qualification_id=int(qualification) if qualification else None,
-                now=utcnow(),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Le parcours « %(title)s » est créé, en brouillon. Publiez-le pour le proposer.",
-                    title=path.title), "success")
-            return redirect(author_url("author_path", path_id=path.id))
-    return _render("path_form.html", owner, _status(form), form=form, path=None)
-
-
-def _path_steps(path: Path) -> list[PathStep]:
-    return list(db.session.scalars(
-        select(PathStep).where(PathStep.path_id == path.id)
-        .options(joinedload(PathStep.module).selectinload(Module.versions)).order_by(PathStep.position)
-    ).unique())
-
-
-def _path_form(owner: Tenant | None, path: Path, steps: list[PathStep], *, submitted: bool) -> PathForm:
-    # Modules of the path that are no longer published stay choosable, so that saving keeps them.
-    kept = [(s.module_id, _row(s.module).title) for s in steps if s.module.status is not CatalogueStatus.PUBLISHED]
-    rows = _path_rows(len(steps))
-    if submitted:
-        return PathForm(owner=owner, rows=rows, kept=kept)
-    data = {"title": path.title, "description": path.description,
-            "qualification_id": str(path.qualification_id or ""),
-            "modules": [str(s.module_id) for s in steps]}
-    return PathForm(formdata=None, owner=owner, rows=rows, kept=kept, data=data)
-
-
-@authoring_route("/paths/<int:path_id>", "author_path", ("GET", "POST"))
-def path_edit(owner: Tenant | None, path_id: int) -> Any:
-    path = _path(owner, path_id)
-    steps = _path_steps(path)
-    form = _path_form(owner, path, steps, submitted=request.method == "POST")
-    if form.validate_on_submit():
-        qualification = form.qualification_id.data
-        try:
-            services.update_path(path, owner, title=form.title.data, description=form.description.data or "",
-                                 qualification_id=int(qualification) if qualification else None)
-            services.set_path_modules(path, owner, form.module_ids())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Le parcours « %(title)s » est enregistré.", title=path.title), "success")
-            return redirect(author_url("author_path", path_id=path.id))
-    return _render("path_form.html", owner, _status(form), form=form, path=path, steps=steps)
-
-
-@authoring_route("/paths/<int:path_id>/status", "author_path_status", ("POST",))
-def path_status(owner: Tenant | None, path_id: int) -> Any:
-    """Publish, archive or bring back to draft a path."""
-    path = _path(owner, path_id)
-    try:
-        status = CatalogueStatus(request.form.get("status", ""))
-    except ValueError:
-        abort(400)
-    if _action_ok():
-        try:
-            services.set_path_status(path, owner, status)
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
-            steps = _path_steps(path)
-            form = _path_form(owner, path, steps, submitted=False)
-            return _render("path_form.html", owner, error.status_code, form=form, path=path, steps=steps)
-        db.session.commit()
-        messages = {
-            CatalogueStatus.PUBLISHED: _("Le parcours est publié."),
-            CatalogueStatus.ARCHIVED: _("Le parcours est archivé : il n'est plus proposé. Les attestations "
-                                        "déjà délivrées restent valables."),
-            CatalogueStatus.DRAFT: _("Le parcours est repassé en brouillon : il n'est plus proposé."),
-        }
-        flash(messages[status], "success")
-    return redirect(author_url("author_path", path_id=path.id))

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, g, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,9 +22,8 @@ from sqlalchemy import select
 from volunteer_platform.auth.models import User
 from volunteer_platform.auth.permissions import require_role
 from volunteer_platform.db import utcnow
-from volunteer_platform.errors import DomainError, NotFound
+from volunteer_platform.errors import NotFound
 from volunteer_platform.extensions import db
-from volunteer_platform.forms import apply_domain_error
 from volunteer_platform.tenants.models import Membership, Role
 from volunteer_platform.tenants.scoping import get_in_tenant_or_404
 from volunteer_platform.training import queries, services
@@ -46,16 +46,10 @@ from volunteer_platform.training.models import (
     TrainingSettings,
 )
 from volunteer_platform.training.views import bp
+from volunteer_platform.training.views.common import commit_or_show
 
 COORDINATOR = Role.COORDINATOR
-
-
-def _status(form: Any, error: DomainError | None = None) -> int:
-    """422 when a submitted form is shown again with its errors; a refusal not
-    tied to a field (shown as a flash message) keeps its own 4xx."""
-    if form.errors:
-        return 422
-    return error.status_code if error is not None else 200
+Record = TypeVar("Record", QualificationAward, Attestation)
 
 
 def _visible_or_404(model: Any, ident: Any) -> Any:
@@ -227,31 +221,44 @@ def _start_of_local_day(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(g.tenant.timezone))
 
 
+def _record_of(membership: Membership, model: type[Record], ident: int) -> Record:
+    """One of this person's awards or attestations in the structure (404 for anybody else's)."""
+    record = get_in_tenant_or_404(model, ident, g.tenant)
+    if record.user_id != membership.user_id:
+        abort(404)
+    return record
+
+
+def _person_url(membership: Membership) -> str:
+    return url_for("training.person", membership_id=membership.id)
+
+
+def _person_action(membership: Membership, failed: tuple[str, int], form: Any,
+                   save: Callable[[], tuple[str, str]]) -> Any:
+    """A form posted on the person page: saved then back to the page, or the
+    page again with this form and its errors in place of its blank twin."""
+    done, status = commit_or_show(form, save)
+    return done or _person_page(membership, status=status, failed=(*failed, form))
+
+
 @bp.post("/people/<int:membership_id>/qualifications")
 @require_role(COORDINATOR)
 def person_record_qualification(membership_id: int) -> Any:
     """Record a qualification obtained elsewhere (another body, another training)."""
     membership = _membership_or_404(membership_id)
     form = ExternalQualificationForm(prefix="external", tenant=g.tenant)
-    refusal: DomainError | None = None
-    if form.validate_on_submit():
+
+    def save() -> tuple[str, str]:
         qualification = _visible_or_404(Qualification, form.qualification.data)
-        try:
-            services.record_external_qualification(
-                g.tenant, membership.user, qualification,
-                obtained_on=_start_of_local_day(form.obtained_on.data), note=form.note.data,
-                recorded_by=_me(), now=utcnow(),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-            refusal = error
-        else:
-            db.session.commit()
-            flash(_("La qualification « %(name)s » a été enregistrée pour %(person)s.",
-                    name=qualification.name, person=membership.user.full_name), "success")
-            return redirect(url_for("training.person", membership_id=membership.id))
-    return _person_page(membership, status=_status(form, refusal), failed=("qualification", 0, form))
+        services.record_external_qualification(
+            g.tenant, membership.user, qualification,
+            obtained_on=_start_of_local_day(form.obtained_on.data), note=form.note.data,
+            recorded_by=_me(), now=utcnow(),
+        )
+        return _("La qualification « %(name)s » a été enregistrée pour %(person)s.",
+                 name=qualification.name, person=membership.user.full_name), _person_url(membership)
+
+    return _person_action(membership, ("qualification", 0), form, save)
 
 
 @bp.post("/people/<int:membership_id>/awards/<int:award_id>/withdraw")
@@ -259,24 +266,15 @@ def person_record_qualification(membership_id: int) -> Any:
 def person_withdraw_award(membership_id: int, award_id: int) -> Any:
     """Withdraw a qualification (its attestations are withdrawn with it)."""
     membership = _membership_or_404(membership_id)
-    award = get_in_tenant_or_404(QualificationAward, award_id, g.tenant)
-    if award.user_id != membership.user_id:
-        abort(404)
+    award = _record_of(membership, QualificationAward, award_id)
     form = WithdrawForm(prefix=f"award-{award.id}")
-    refusal: DomainError | None = None
-    if form.validate_on_submit():
+
+    def save() -> tuple[str, str]:
         name = award.qualification.name
-        try:
-            services.withdraw_award(award, reason=form.reason.data, now=utcnow())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-            refusal = error
-        else:
-            db.session.commit()
-            flash(_("La qualification « %(name)s » a été retirée.", name=name), "success")
-            return redirect(url_for("training.person", membership_id=membership.id))
-    return _person_page(membership, status=_status(form, refusal), failed=("award", award_id, form))
+        services.withdraw_award(award, reason=form.reason.data, now=utcnow())
+        return _("La qualification « %(name)s » a été retirée.", name=name), _person_url(membership)
+
+    return _person_action(membership, ("award", award_id), form, save)
 
 
 @bp.post("/people/<int:membership_id>/attestations/<int:attestation_id>/withdraw")
@@ -284,24 +282,15 @@ def person_withdraw_award(membership_id: int, award_id: int) -> Any:
 def person_withdraw_attestation(membership_id: int, attestation_id: int) -> Any:
     """Withdraw an attestation: its public verification page then says so."""
     membership = _membership_or_404(membership_id)
-    attestation = get_in_tenant_or_404(Attestation, attestation_id, g.tenant)
-    if attestation.user_id != membership.user_id:
-        abort(404)
+    attestation = _record_of(membership, Attestation, attestation_id)
     form = WithdrawForm(prefix=f"attestation-{attestation.id}")
-    refusal: DomainError | None = None
-    if form.validate_on_submit():
+
+    def save() -> tuple[str, str]:
         code = attestation.code
-        try:
-            services.withdraw_attestation(attestation, reason=form.reason.data, now=utcnow())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-            refusal = error
-        else:
-            db.session.commit()
-            flash(_("L'attestation %(code)s a été retirée.", code=code), "success")
-            return redirect(url_for("training.person", membership_id=membership.id))
-    return _person_page(membership, status=_status(form, refusal), failed=("attestation", attestation_id, form))
+        services.withdraw_attestation(attestation, reason=form.reason.data, now=utcnow())
+        return _("L'attestation %(code)s a été retirée.", code=code), _person_url(membership)
+
+    return _person_action(membership, ("attestation", attestation_id), form, save)
 
 
 @bp.post("/people/<int:membership_id>/modules/<int:module_id>/attendance")
@@ -314,23 +303,16 @@ def person_record_attendance(membership_id: int, module_id: int) -> Any:
     if version is None or not version.requires_attendance:
         abort(404)
     form = AttendanceForm(prefix=f"attendance-{module.id}", tenant=g.tenant)
-    refusal: DomainError | None = None
-    if form.validate_on_submit():
-        try:
-            services.record_attendance(
-                g.tenant, membership.user, module, attended_on=form.attended_on.data,
-                recorded_by=_me(), now=utcnow(),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-            refusal = error
-        else:
-            db.session.commit()
-            flash(_("La présence de %(person)s à la séance « %(title)s » a été enregistrée.",
-                    person=membership.user.full_name, title=version.title), "success")
-            return redirect(url_for("training.person", membership_id=membership.id))
-    return _person_page(membership, status=_status(form, refusal), failed=("attendance", module.id, form))
+
+    def save() -> tuple[str, str]:
+        services.record_attendance(
+            g.tenant, membership.user, module, attended_on=form.attended_on.data,
+            recorded_by=_me(), now=utcnow(),
+        )
+        return _("La présence de %(person)s à la séance « %(title)s » a été enregistrée.",
+                 person=membership.user.full_name, title=version.title), _person_url(membership)
+
+    return _person_action(membership, ("attendance", module.id), form, save)
 
 
 # --- assignments and the default path ---------------------------------------------------
@@ -343,8 +325,8 @@ def assign() -> Any:
     form = AssignForm(tenant=g.tenant)
     if request.method == "GET" and request.args.getlist("user"):
         form.members.data = [int(u) for u in request.args.getlist("user") if u.isdigit()]
-    refusal: DomainError | None = None
-    if form.validate_on_submit():
+
+    def save() -> tuple[str, str]:
         kind, ident = form.target_kind_and_id()
         target = _visible_or_404(Module if kind == "module" else Path, ident)
         users = list(db.session.scalars(
@@ -353,22 +335,17 @@ def assign() -> Any:
             .where(Membership.tenant_id == g.tenant.id, Membership.is_active.is_(True),
                    User.id.in_(form.chosen_user_ids()))
         ))
-        try:
-            services.assign(
-                g.tenant, users, module=target if kind == "module" else None,
-                path=target if kind == "path" else None, due_on=form.due_on.data,
-                assigned_by=_me(), now=utcnow(),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-            refusal = error
-        else:
-            db.session.commit()
-            title = target.title if kind == "path" else queries.latest_published_version(target).title
-            flash(_("%(title)s : attribué à %(count)s personne(s).", title=title, count=len(users)), "success")
-            return redirect(url_for("training.assign"))
-    return render_template("training/coordination/assign.html", form=form), _status(form, refusal)
+        services.assign(
+            g.tenant, users, module=target if kind == "module" else None,
+            path=target if kind == "path" else None, due_on=form.due_on.data,
+            assigned_by=_me(), now=utcnow(),
+        )
+        title = target.title if kind == "path" else queries.latest_published_version(target).title
+        return (_("%(title)s : attribué à %(count)s personne(s).", title=title, count=len(users)),
+                url_for("training.assign"))
+
+    done, status = commit_or_show(form, save)
+    return done or (render_template("training/coordination/assign.html", form=form), status)
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -380,21 +357,14 @@ def settings() -> Any:
     form = DefaultPathForm(tenant=g.tenant)
     if request.method == "GET":
         form.default_path.data = str(current_path.id) if current_path else ""
-    refusal: DomainError | None = None
-    if form.validate_on_submit():
+
+    def save() -> tuple[str, str]:
         path = _visible_or_404(Path, form.default_path.data) if form.default_path.data else None
-        try:
-            services.set_default_path(g.tenant, path)
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-            refusal = error
-        else:
-            db.session.commit()
-            flash(_("Le parcours « %(title)s » sera attribué à chaque nouveau bénévole.", title=path.title)
-                  if path else _("Aucun parcours ne sera attribué automatiquement aux nouveaux bénévoles."),
-                  "success")
-            return redirect(url_for("training.settings"))
-    return render_template(
-        "training/coordination/settings.html", form=form, current_path=current_path
-    ), _status(form, refusal)
+        services.set_default_path(g.tenant, path)
+        return (_("Le parcours « %(title)s » sera attribué à chaque nouveau bénévole.", title=path.title)
+                if path else _("Aucun parcours ne sera attribué automatiquement aux nouveaux bénévoles."),
+                url_for("training.settings"))
+
+    done, status = commit_or_show(form, save)
+    return done or (render_template("training/coordination/settings.html", form=form, current_path=current_path),
+                    status)

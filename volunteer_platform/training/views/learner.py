@@ -14,7 +14,6 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -53,7 +52,7 @@ def _me() -> User:
 
 def _today() -> date:
     """Today in the structure's time zone (due dates are local dates)."""
-    return utcnow().astimezone(ZoneInfo(g.tenant.timezone)).date()
+    return services.local_date(g.tenant, utcnow())
 
 
 def _learning_module(module_id: int) -> tuple[Module, ModuleVersion]:
