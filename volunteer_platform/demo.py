@@ -17,6 +17,7 @@ from volunteer_platform.db import utcnow
 from volunteer_platform.extensions import db
 from volunteer_platform.tenants.models import Role, Tenant, TenantKind
 from volunteer_platform.tenants.services import create_site, create_tenant, update_membership
+from volunteer_platform.scheduling.demo_content import seed_scheduling_demo
 from volunteer_platform.training.demo_content import seed_training_demo
 
 DEMO_PASSWORD = "demo-benevolat-2026"
@@ -131,6 +132,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD) -> list[tuple[str, str]]:
     join_tenant(multi, tenants["passerelle-lens"], Role.VOLUNTEER)
     logins.append((multi.email, "volunteer at ccas-bethune and passerelle-lens"))
     seed_training_demo(tenants, supervisor, now=now)
+    seed_scheduling_demo(tenants, now=now)
     return logins
 
 

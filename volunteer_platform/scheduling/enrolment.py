@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -260,8 +261,10 @@ def mark_attendance(enrolment: Enrolment, attendance: Attendance, *, by: User, n
     db.session.flush()
     if enrolment.attendance is Attendance.PRESENT and event.kind is EventKind.TRAINING_SESSION and event.module_id:
         module = db.session.get(Module, event.module_id)
+        tenant = event_tenant(event)
+        local_day = event.starts_at.astimezone(ZoneInfo(tenant.timezone)).date()  # not the UTC date
         training_services.record_attendance(
-            event_tenant(event), enrolment.user, module, attended_on=event.starts_at.date(), recorded_by=by, now=now
+            tenant, enrolment.user, module, attended_on=local_day, recorded_by=by, now=now
         )
 
 
