@@ -62,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from volunteer_platform.auth.views import bp as auth_bp
+    from volunteer_platform.calendars.views import bp as calendars_bp
     from volunteer_platform.core.views import bp as core_bp
     from volunteer_platform.scheduling.views import bp as scheduling_bp
     from volunteer_platform.scheduling.views import personal_bp
@@ -78,6 +79,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(training_bp)
     app.register_blueprint(scheduling_bp)
     app.register_blueprint(personal_bp)
+    app.register_blueprint(calendars_bp)
     # Last: its "/<tenant_slug>/…" rules must not shadow the fixed prefixes above
     # (Werkzeug prefers static segments anyway; reserved slugs make sure).
     app.register_blueprint(tenants_bp)

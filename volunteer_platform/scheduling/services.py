@@ -301,6 +301,7 @@ def update_event(event: Event, f: EventFields, *, now: datetime) -> None:
         raise ConflictList(problems)
     if _significant_change(event, f):
         event.sequence += 1
+        _series_changed(event, now)
     _apply(event, f)
     event.updated_at = now
     if event.series_id is not None:
@@ -323,6 +324,14 @@ def _participant_problems(event: Event, f: EventFields) -> list[str]:
     return problems
 
 
+def _series_changed(event: Event, now: datetime) -> None:
+    """An occurrence moved or was cancelled: in iCal its series gains an EXDATE
+    (or loses the date in a room's feed), so the series' SEQUENCE goes up too."""
+    if event.series_id is not None and event.series is not None:
+        event.series.sequence += 1
+        event.series.updated_at = now
+
+
 def event_tenant(event: Event) -> Tenant:
     return db.session.get(Tenant, event.tenant_id)
 
@@ -339,6 +348,7 @@ def cancel_event(event: Event, *, now: datetime) -> list[Enrolment]:
     event.cancelled_at = now
     event.updated_at = now
     event.sequence += 1
+    _series_changed(event, now)
     active = list(db.session.scalars(
         select(Enrolment).where(Enrolment.event_id == event.id,
                                 Enrolment.status.in_([EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED]))
@@ -521,12 +531,18 @@ def _split_series(event: Event, following: list[Event], *, now: datetime) -> Eve
     assert old is not None
     start_local = recurrence.utc_to_local(event.starts_at, old.timezone)
     rule_parts = [p for p in old.rrule.split(";") if not p.startswith(("UNTIL=", "COUNT="))]
+    # The new series ends where the old one did: the same UNTIL, or as many
+    # dates of the rule as were left (skipped and cancelled ones count in an
+    # RRULE's COUNT too, so not just the occurrences that move).
+    end = next((p for p in old.rrule.split(";") if p.startswith("UNTIL=")), None)
+    if end is None:
+        left = sum(1 for s in recurrence.expand(old.rrule, old.dtstart_local) if s.date() >= start_local.date())
+        end = f"COUNT={left or len(following)}"
     last = (start_local - timedelta(days=1)).date()
     old.rrule = ";".join(rule_parts + [f"UNTIL={last:%Y%m%d}T235959"])
     old.updated_at, old.sequence = now, old.sequence + 1
-    remaining_count = len(following)
     new = EventSeries(
-        tenant_id=old.tenant_id, uid=new_uid(), rrule=";".join(rule_parts + [f"COUNT={remaining_count}"]),
+        tenant_id=old.tenant_id, uid=new_uid(), rrule=";".join(rule_parts + [end]),
         dtstart_local=start_local, duration_minutes=old.duration_minutes, timezone=old.timezone,
         skipped_dates=[d for d in old.skipped_dates if d >= start_local.date().isoformat()],
         created_at=now, updated_at=now,

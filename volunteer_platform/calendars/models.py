@@ -1,0 +1,55 @@
+"""Calendar feeds: each person's secret feed key, and what each feed last sent.
+
+A person's private feeds (their own agenda, their structures' rooms, sites and
+trainers, the association's all-structures feed) are reached with one secret
+token in the URL, which calendar apps keep and poll without signing in.
+
+Stored: a random 256-bit ``key`` and the SHA-256 of the token. The token is
+derived from the key with the application's ``SECRET_KEY`` (HMAC), so the
+person's pages can show the address again at any time (to subscribe from a
+second device) while a copy of the database alone gives no working address.
+Feeds find the person by the token's hash, as invitations do. Regenerating
+replaces both (every old address stops working); revoking deletes the row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from volunteer_platform.auth.models import User
+from volunteer_platform.db import utcnow
+from volunteer_platform.extensions import db
+
+
+class CalendarToken(db.Model):
+    __tablename__ = "calendar_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    key: Mapped[str] = mapped_column(String(64))  # random; the token is HMAC(SECRET_KEY, key)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class CalendarFeedState(db.Model):
+    """The ETag a feed last sent and since when: its Last-Modified.
+
+    A feed's bytes depend on rows that keep no change time (a room's name, a
+    site's address, a structure's contact), on enrolments, and on the clock
+    (cancelled events leave after 30 days), so no column tells when a feed
+    last changed. The feed view compares the hash of the bytes it built with
+    the one stored here and records the moment it first saw new bytes: a
+    conditional request (If-None-Match or If-Modified-Since) then gets a 304
+    only when the bytes are exactly those the client already has.
+    """
+
+    __tablename__ = "calendar_feed_state"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)  # e.g. "room:12", "person:3"
+    etag: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column()

@@ -1,0 +1,439 @@
+"""Calendar feeds (.ics) that calendar apps subscribe to, and the person's feed address.
+
+Public feeds have plain addresses (a structure's public workshops, and those
+of one of its sites)::
+
+    /calendars/<slug>/agenda.ics
+    /calendars/<slug>/sites/<site_id>.ics
+
+Every other feed is reached with the person's secret token (calendar apps
+poll without signing in); it shows what that person may see when it is read,
+and an unknown or revoked token, or a feed they may not see, is a 404::
+
+    /feeds/<token>/me.ics                          my commitments, all my structures
+    /feeds/<token>/all.ics                         association staff: every structure
+    /feeds/<token>/<slug>/agenda.ics               a structure's whole agenda (its members)
+    /feeds/<token>/<slug>/sites/<site_id>.ics      … one site
+    /feeds/<token>/<slug>/rooms/<room_id>.ics      … one room
+    /feeds/<token>/<slug>/trainers/<membership_id>.ics   … one trainer's sessions
+
+Responses are ``text/calendar; charset=utf-8`` with ``Referrer-Policy:
+no-referrer``, a strong ETag (the hash of the bytes) and a Last-Modified (when
+those bytes were first sent, see ``models.CalendarFeedState``), and a 304 to a
+conditional request only when the bytes are unchanged. Tokens are masked in
+the server's request logs (``FeedTokenFilter``).
+
+The account page and the agenda pages show the addresses to copy
+(``account_feeds``, ``agenda_feeds`` and ``personal_feeds``, template globals).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.wrappers import Response
+
+from volunteer_platform.auth.models import User
+from volunteer_platform.auth.permissions import public, require_login
+from volunteer_platform.calendars import queries, services
+from volunteer_platform.calendars.services import FeedSpec
+from volunteer_platform.db import utcnow
+from volunteer_platform.extensions import db
+from volunteer_platform.forms import ActionForm
+from volunteer_platform.scheduling.models import Room
+from volunteer_platform.tenants.models import Membership, Site, Tenant
+from volunteer_platform.tenants.scoping import active_membership, get_in_tenant_or_404
+
+bp = Blueprint("calendars", __name__)
+
+PRIVATE_ENDPOINTS = {
+    "calendars.personal_feed", "calendars.all_feed", "calendars.structure_feed", "calendars.site_feed",
+    "calendars.room_feed", "calendars.trainer_feed",
+}
+
+
+# --- keeping tokens out of logs and referrers ------------------------------------------------------
+
+FEED_PATH = re.compile(r"/feeds/[^/\s?#\"']+")
+
+
+class FeedTokenFilter(logging.Filter):
+    """Masks the token of ``/feeds/<token>/…`` in log messages (request lines
+    of the development server and gunicorn, errors logged by Flask)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is not ours to break
+            return True
+        masked = FEED_PATH.sub("/feeds/[token]", message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
+
+
+LOGGERS_WITH_PATHS = ("werkzeug", "gunicorn.access", "gunicorn.error")
+
+
+@bp.record_once
+def _mask_tokens_in_logs(state: Any) -> None:
+    for name in (*LOGGERS_WITH_PATHS, state.app.logger.name):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, FeedTokenFilter) for f in logger.filters):
+            logger.addFilter(FeedTokenFilter())
+
+
+@bp.after_request
+def _feed_headers(response: Response) -> Response:
+    # The address itself is the secret: never send it on as a Referer.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if request.endpoint in PRIVATE_ENDPOINTS:
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+# --- sending a feed ----------------------------------------------------------------------------------
+
+
+def _event_url() -> Callable[[str, int], str]:
+    base = current_app.config["BASE_URL"]
+    return lambda slug, event_id: base + url_for("scheduling.event", tenant_slug=slug, event_id=event_id)
+
+
+def _send(key: str, match: ColumnElement[bool], spec: FeedSpec, *, locale: str, private: bool,
+          reader: User | None = None) -> Response:
+    """Build the feed, record when its bytes changed, answer (or 304)."""
+    now = utcnow()
+    key = f"{key}:{locale}"
+    with force_locale(locale):
+        rows = queries.feed_rows(match, now=now, enrolments_of=reader.id if reader else None)
+        body = services.feed_bytes(rows, spec, cache_key=key)
+    etag = services.etag_of(body)
+    try:
+        changed_at = services.feed_changed_at(key, etag, now=now)
+        db.session.commit()
+    except (IntegrityError, OperationalError):
+        # Another request recorded the same change at the same moment (or
+        # SQLite is busy): the feed is still right, the record waits for the
+        # next request, and a fresh Last-Modified never causes a wrong 304.
+        db.session.rollback()
+        changed_at = now.replace(microsecond=0)
+    response = Response(body, content_type="text/calendar; charset=utf-8")
+    response.set_etag(etag)
+    response.last_modified = changed_at
+    response.headers["Cache-Control"] = ("private" if private else "public") + ", no-cache"
+    response.headers["Content-Disposition"] = 'inline; filename="agenda.ics"'
+    return response.make_conditional(request)
+
+
+def _default_locale() -> str:
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _tenant_or_404(slug: str) -> Tenant:
+    tenant = db.session.scalars(select(Tenant).where(Tenant.slug == slug, Tenant.is_active.is_(True))).one_or_none()
+    if tenant is None:
+        abort(404)
+    return tenant
+
+
+def _reader_or_404(token: str) -> User:
+    reader = services.user_for_token(token)
+    if reader is None:
+        abort(404)
+    return reader
+
+
+def _members_tenant_or_404(reader: User, slug: str) -> Tenant:
+    """The structure, if the token's owner may read its agenda (a member, or staff)."""
+    tenant = _tenant_or_404(slug)
+    if not reader.is_supervisor and active_membership(reader.id, tenant) is None:
+        abort(404)
+    return tenant
+
+
+# --- public feeds ----------------------------------------------------------------------------------
+
+
+@bp.get("/calendars/<tenant_slug>/agenda.ics")
+@public
+def public_agenda(tenant_slug: str) -> Any:
+    """A structure's public workshops: titles, times, places, the structure's contact."""
+    tenant = _tenant_or_404(tenant_slug)
+    locale = _default_locale()
+    with force_locale(locale):
+        spec = FeedSpec(name=_("%(name)s — ateliers numériques", name=tenant.name), timezone=tenant.timezone,
+                        description=_("Les ateliers numériques ouverts à tous."))
+    return _send(f"public:{tenant.id}", queries.public_workshops(tenant), spec, locale=locale, private=False)
+
+
+@bp.get("/calendars/<tenant_slug>/sites/<int:site_id>.ics")
+@public
+def public_site(tenant_slug: str, site_id: int) -> Any:
+    """The public workshops held at one of the structure's sites."""
+    tenant = _tenant_or_404(tenant_slug)
+    site = get_in_tenant_or_404(Site, site_id, tenant)
+    locale = _default_locale()
+    with force_locale(locale):
+        spec = FeedSpec(name=_("%(name)s — ateliers numériques — %(site)s", name=tenant.name, site=site.name),
+                        timezone=tenant.timezone, description=_("Les ateliers numériques ouverts à tous."))
+    return _send(f"public-site:{site.id}", queries.public_workshops(tenant, site_id=site.id), spec,
+                 locale=locale, private=False)
+
+
+# --- private feeds ---------------------------------------------------------------------------------
+
+
+def _locale_of(reader: User) -> str:
+    return reader.locale if reader.locale in current_app.config["LANGUAGES"] else _default_locale()
+
+
+@bp.get("/feeds/<token>/me.ics")
+@public  # the token, not a session, says who reads
+def personal_feed(token: str) -> Any:
+    """My sessions to lead and confirmed places, in all my structures."""
+    reader = _reader_or_404(token)
+    locale = _locale_of(reader)
+    with force_locale(locale):
+        spec = FeedSpec(name=_("Mon agenda — %(name)s", name=reader.full_name),
+                        timezone=current_app.config["DEFAULT_TIMEZONE"], event_url=_event_url(),
+                        reader_id=reader.id, show_structure=True)
+    return _send(f"person:{reader.id}", queries.commitments(reader), spec, locale=locale, private=True,
+                 reader=reader)
+
+
+@bp.get("/feeds/<token>/all.ics")
+@public  # the token, not a session, says who reads
+def all_feed(token: str) -> Any:
+    """Association staff: every active structure's agenda."""
+    reader = _reader_or_404(token)
+    if not reader.is_supervisor:
+        abort(404)
+    locale = _locale_of(reader)
+    with force_locale(locale):
+        spec = FeedSpec(name=_("Toutes les structures"), timezone=current_app.config["DEFAULT_TIMEZONE"],
+                        event_url=_event_url(), show_structure=True)
+    return _send("all", queries.all_structures(), spec, locale=locale, private=True)
+
+
+def _structure_spec(tenant: Tenant, name: str) -> FeedSpec:
+    return FeedSpec(name=name, timezone=tenant.timezone, event_url=_event_url())
+
+
+@bp.get("/feeds/<token>/<tenant_slug>/agenda.ics")
+@public  # the token, not a session, says who reads
+def structure_feed(token: str, tenant_slug: str) -> Any:
+    reader = _reader_or_404(token)
+    tenant = _members_tenant_or_404(reader, tenant_slug)
+    locale = _locale_of(reader)
+    with force_locale(locale):
+        spec = _structure_spec(tenant, _("%(name)s — agenda", name=tenant.name))
+    return _send(f"structure:{tenant.id}", queries.structure_events(tenant), spec, locale=locale, private=True)
+
+
+@bp.get("/feeds/<token>/<tenant_slug>/sites/<int:site_id>.ics")
+@public  # the token, not a session, says who reads
+def site_feed(token: str, tenant_slug: str, site_id: int) -> Any:
+    reader = _reader_or_404(token)
+    tenant = _members_tenant_or_404(reader, tenant_slug)
+    site = get_in_tenant_or_404(Site, site_id, tenant)
+    locale = _locale_of(reader)
+    with force_locale(locale):
+        spec = _structure_spec(tenant, _("%(name)s — %(site)s", name=tenant.name, site=site.name))
+    return _send(f"site:{site.id}", queries.structure_events(tenant, site_id=site.id), spec, locale=locale,
+                 private=True)
+
+
+@bp.get("/feeds/<token>/<tenant_slug>/rooms/<int:room_id>.ics")
+@public  # the token, not a session, says who reads
+def room_feed(token: str, tenant_slug: str, room_id: int) -> Any:
+    reader = _reader_or_404(token)
+    tenant = _members_tenant_or_404(reader, tenant_slug)
+    room = get_in_tenant_or_404(Room, room_id, tenant)
+    locale = _locale_of(reader)
+    with force_locale(locale):
+        spec = _structure_spec(tenant, _("%(name)s — salle %(room)s", name=tenant.name, room=room.name))
+    return _send(f"room:{room.id}", queries.structure_events(tenant, room_id=room.id), spec, locale=locale,
+                 private=True)
+
+
+@bp.get("/feeds/<token>/<tenant_slug>/trainers/<int:membership_id>.ics")
+@public  # the token, not a session, says who reads
+def trainer_feed(token: str, tenant_slug: str, membership_id: int) -> Any:
+    reader = _reader_or_404(token)
+    tenant = _members_tenant_or_404(reader, tenant_slug)
+    membership = get_in_tenant_or_404(Membership, membership_id, tenant)
+    trainer = db.session.get(User, membership.user_id)
+    locale = _locale_of(reader)
+    with force_locale(locale):
+        spec = _structure_spec(tenant, _("%(name)s — séances de %(trainer)s", name=tenant.name,
+                                         trainer=trainer.full_name))
+    return _send(f"trainer:{membership.id}", queries.structure_events(tenant, trainer_id=membership.user_id),
+                 spec, locale=locale, private=True)
+
+
+# --- the person's feed address -------------------------------------------------------------------
+
+
+def _account_url() -> str:
+    return url_for("auth.account", _anchor="calendar-feeds")
+
+
+@bp.post("/account/calendar-feeds/regenerate")
+@require_login
+def regenerate() -> Any:
+    """Create the person's private feed addresses, or replace them (the old ones stop working)."""
+    if ActionForm().validate_on_submit():
+        had = services.current_token(current_user, secret_key=current_app.config["SECRET_KEY"]) is not None
+        services.issue_token(current_user, secret_key=current_app.config["SECRET_KEY"], now=utcnow())
+        db.session.commit()
+        flash(_("Vos nouvelles adresses d'abonnement sont prêtes. Les anciennes ne fonctionnent plus : "
+                "abonnez vos agendas aux nouvelles.") if had else
+              _("Vos adresses d'abonnement privées sont prêtes."), "success")
+    return redirect(_account_url())
+
+
+@bp.post("/account/calendar-feeds/revoke")
+@require_login
+def revoke() -> Any:
+    """Stop every private feed address of the person."""
+    if ActionForm().validate_on_submit() and services.revoke_token(current_user):
+        db.session.commit()
+        flash(_("Vos adresses d'abonnement privées sont désactivées. Vos agendas ne recevront plus "
+                "de mises à jour."), "success")
+    return redirect(_account_url())
+
+
+# --- what pages show: addresses to copy ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A feed as offered to a person: its address and the ways to subscribe."""
+
+    ident: str  # for the ids of the page's fields
+    title: str
+    url: str  # https (or http in development)
+    is_private: bool
+
+    @property
+    def webcal(self) -> str:
+        return "webcal://" + self.url.split("://", 1)[1]
+
+    @property
+    def google(self) -> str:
+        return "https://calendar.google.com/calendar/render?" + urlencode({"cid": self.webcal})
+
+    @property
+    def outlook(self) -> str:
+        return "https://outlook.live.com/calendar/0/addfromweb?" + urlencode(
+            {"url": self.url, "name": self.title}, quote_via=quote)
+
+
+def _external(endpoint: str, **values: Any) -> str:
+    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+
+
+def _token() -> str | None:
+    if not current_user.is_authenticated:
+        return None
+    return services.current_token(current_user, secret_key=current_app.config["SECRET_KEY"])
+
+
+def _public_agenda(tenant: Tenant) -> Subscription:
+    return Subscription(f"public-{tenant.id}", _("Ateliers publics de %(name)s", name=tenant.name),
+                        _external("calendars.public_agenda", tenant_slug=tenant.slug), False)
+
+
+@dataclass(frozen=True)
+class Offer:
+    subscriptions: list[Subscription]
+    has_token: bool
+
+
+@bp.app_template_global()
+def account_feeds() -> Offer:
+    """The account page: my agenda, staff's all-structures agenda, and each of my structures'."""
+    from volunteer_platform.tenants.services import tenants_of
+
+    token = _token()
+    subscriptions = []
+    if token is not None:
+        subscriptions.append(Subscription("me", _("Mon agenda (toutes mes structures)"),
+                                          _external("calendars.personal_feed", token=token), True))
+        if current_user.is_supervisor:
+            subscriptions.append(Subscription("all", _("Toutes les structures"),
+                                              _external("calendars.all_feed", token=token), True))
+    for tenant, _membership in tenants_of(current_user):
+        if token is not None:
+            subscriptions.append(Subscription(
+                f"structure-{tenant.id}", _("Agenda complet de %(name)s", name=tenant.name),
+                _external("calendars.structure_feed", token=token, tenant_slug=tenant.slug), True))
+        subscriptions.append(_public_agenda(tenant))
+    return Offer(subscriptions, token is not None)
+
+
+@bp.app_template_global()
+def agenda_feeds(keep: dict[str, Any]) -> Offer:
+    """An agenda page of the structure (``g.tenant``), filtered by ``keep``
+    (site, room or trainer — a person's id): its public workshops and the
+    private feed of what the page shows."""
+    tenant: Tenant = g.tenant
+    token = _token()
+    subscriptions = [_public_agenda(tenant)]
+    site_id, room_id, trainer_id = keep.get("site"), keep.get("room"), keep.get("trainer")
+    site = None
+    if site_id is not None:
+        site = db.session.scalars(select(Site).where(Site.tenant_id == tenant.id, Site.id == site_id)).one_or_none()
+        if site is not None:
+            subscriptions.append(Subscription(
+                f"public-site-{site.id}", _("Ateliers publics — %(site)s", site=site.name),
+                _external("calendars.public_site", tenant_slug=tenant.slug, site_id=site.id), False))
+    if token is not None:
+        private = None
+        if room_id is not None:
+            room = db.session.scalars(select(Room).where(Room.tenant_id == tenant.id, Room.id == room_id)).one_or_none()
+            if room is not None:
+                private = Subscription(f"room-{room.id}", _("Salle %(room)s (agenda complet)", room=room.name),
+                                       _external("calendars.room_feed", token=token, tenant_slug=tenant.slug,
+                                                 room_id=room.id), True)
+        elif trainer_id is not None:
+            membership = db.session.scalars(select(Membership).where(
+                Membership.tenant_id == tenant.id, Membership.user_id == trainer_id)).one_or_none()
+            if membership is not None:
+                private = Subscription(
+                    f"trainer-{membership.id}",
+                    _("Séances de %(name)s", name=membership.user.full_name),
+                    _external("calendars.trainer_feed", token=token, tenant_slug=tenant.slug,
+                              membership_id=membership.id), True)
+        elif site is not None:
+            private = Subscription(f"site-{site.id}", _("%(site)s (agenda complet)", site=site.name),
+                                   _external("calendars.site_feed", token=token, tenant_slug=tenant.slug,
+                                             site_id=site.id), True)
+        if private is None:
+            private = Subscription(f"structure-{tenant.id}", _("Agenda complet de %(name)s", name=tenant.name),
+                                   _external("calendars.structure_feed", token=token, tenant_slug=tenant.slug),
+                                   True)
+        subscriptions.insert(0, private)
+    return Offer(subscriptions, token is not None)
+
+
+@bp.app_template_global()
+def personal_feeds() -> Offer:
+    """"Mon agenda": my own feed."""
+    token = _token()
+    if token is None:
+        return Offer([], False)
+    return Offer([Subscription("me", _("Mon agenda (toutes mes structures)"),
+                               _external("calendars.personal_feed", token=token), True)], True)
