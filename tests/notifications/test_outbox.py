@@ -156,3 +156,19 @@ def test_sent_messages_keep_no_working_secret_link(app):
     body = db.session.scalars(select(OutboxEmail)).one().body_text
     assert token not in body
     assert "/invitations/[lien-retiré]" in body and "/password/reset/[lien-retiré]" in body
+
+
+def test_attachments_are_delivered(app, smtp_server):
+    controller, inbox = smtp_server
+    now = utcnow()
+    queue_email("a@example.org", "Confirmation", "Voir la pièce jointe.", now=now,
+                attachments=[{"filename": "atelier.ics", "content_type": "text/calendar",
+                              "content": "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"}])
+    db.session.commit()
+    transport = SmtpTransport(host="127.0.0.1", port=controller.port, use_tls=False)
+    deliver(next_due_email(now=now), transport, sender="s@example.org", now=now, max_attempts=3)
+    import email as email_lib
+    message = email_lib.message_from_bytes(inbox.messages[0][2])
+    parts = [p for p in message.walk() if p.get_filename() == "atelier.ics"]
+    assert parts and parts[0].get_content_type() == "text/calendar"
+    assert b"BEGIN:VCALENDAR" in parts[0].get_payload(decode=True)

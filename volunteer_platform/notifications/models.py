@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from volunteer_platform.db import enum_column, utcnow
@@ -28,6 +28,8 @@ class OutboxEmail(db.Model):
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
+    # [{"filename": "...", "content_type": "text/calendar", "content": "<text>"}]
+    attachments: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     status: Mapped[OutboxStatus] = mapped_column(
         enum_column(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
     )

@@ -21,10 +21,16 @@ from volunteer_platform.extensions import db
 from volunteer_platform.notifications.models import OutboxEmail, OutboxStatus
 
 
-def queue_email(to: str, subject: str, body: str, *, now: datetime) -> OutboxEmail:
-    """Add a message to the outbox, in the caller's transaction."""
+def queue_email(
+    to: str, subject: str, body: str, *, now: datetime, attachments: list[dict[str, str]] | None = None
+) -> OutboxEmail:
+    """Add a message to the outbox, in the caller's transaction.
+
+    ``attachments``: text attachments, each ``{"filename", "content_type", "content"}``.
+    """
     email = OutboxEmail(
-        to_address=to, subject=subject, body_text=body, created_at=now, next_attempt_at=now
+        to_address=to, subject=subject, body_text=body, created_at=now, next_attempt_at=now,
+        attachments=attachments or None,
     )
     db.session.add(email)
     db.session.flush()
@@ -32,7 +38,8 @@ def queue_email(to: str, subject: str, body: str, *, now: datetime) -> OutboxEma
 
 
 def queue_templated_email(
-    to: str, template: str, *, locale: str, now: datetime, **context: Any
+    to: str, template: str, *, locale: str, now: datetime,
+    attachments: list[dict[str, str]] | None = None, **context: Any
 ) -> OutboxEmail:
     """Render ``templates/emails/<template>.txt`` in ``locale`` and queue it.
 
@@ -43,7 +50,9 @@ def queue_templated_email(
     first, _, body = rendered.lstrip().partition("\n")
     if not first.startswith("Subject:"):
         raise ValueError(f"emails/{template}.txt must start with 'Subject:'")
-    return queue_email(to, first[len("Subject:") :].strip(), body.strip() + "\n", now=now)
+    return queue_email(
+        to, first[len("Subject:") :].strip(), body.strip() + "\n", now=now, attachments=attachments
+    )
 
 
 class Transport(Protocol):
@@ -105,6 +114,12 @@ def build_message(email: OutboxEmail, sender: str) -> EmailMessage:
     # A stable Message-ID: a retry after a lost acknowledgement is recognisable.
     message["Message-ID"] = make_msgid(idstring=f"outbox-{email.id}")
     message.set_content(email.body_text)
+    for attachment in email.attachments or []:
+        maintype, _, subtype = attachment["content_type"].partition("/")
+        message.add_attachment(
+            attachment["content"].encode(), maintype=maintype, subtype=subtype,
+            filename=attachment["filename"],
+        )
     return message
 
 
