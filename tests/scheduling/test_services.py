@@ -308,7 +308,7 @@ def test_qualification_must_be_valid_at_the_shift_date(app):
 
 def test_signup_horizon_and_past_events(app):
     tenant = make_tenant()
-    volunteer, coordinator = make_member(tenant), make_member(tenant, "coordinator")
+    volunteer = make_member(tenant)
     far = shift(tenant, day=date(2026, 12, 15))
     with pytest.raises(Conflict, match="60 jours"):
         enrolments.enrol(far, volunteer, now=NOW)

@@ -17,7 +17,7 @@ from volunteer_platform.auth.permissions import has_role, require_role
 from volunteer_platform.db import utcnow
 from volunteer_platform.errors import DomainError
 from volunteer_platform.extensions import db, limiter
-from volunteer_platform.forms import ActionForm, apply_domain_error
+from volunteer_platform.forms import ActionForm, apply_domain_error, form_status
 from volunteer_platform.tenants import services
 from volunteer_platform.tenants.forms import InvitationForm, MemberForm, SiteForm, TenantDetailsForm
 from volunteer_platform.tenants.models import Membership, Role, Site
@@ -29,13 +29,6 @@ register_tenant_prefix(bp)
 EVERYONE = (Role.COORDINATOR, Role.TRAINER, Role.VOLUNTEER)
 COORDINATOR = Role.COORDINATOR
 
-
-def _status(form: Any, error: DomainError | None = None) -> int:
-    """422 when a submitted form is shown again with its errors; a refusal not
-    tied to a field (shown as a flash message) keeps its own 4xx."""
-    if form.errors:
-        return 422
-    return error.status_code if error is not None else 200
 
 
 @bp.get("/")
@@ -82,7 +75,7 @@ def details() -> Any:
             db.session.commit()
             flash(_("Les informations de la structure ont été enregistrées."), "success")
             return redirect(url_for("tenants.details"))
-    return render_template("tenants/details.html", form=form), _status(form)
+    return render_template("tenants/details.html", form=form), form_status(form)
 
 
 # --- sites -------------------------------------------------------------------------
@@ -116,7 +109,7 @@ def site_new() -> Any:
             db.session.commit()
             flash(_("Le lieu « %(name)s » a été ajouté.", name=site.name), "success")
             return redirect(url_for("tenants.sites"))
-    return render_template("tenants/site_form.html", form=form, site=None), _status(form)
+    return render_template("tenants/site_form.html", form=form, site=None), form_status(form)
 
 
 @bp.route("/sites/<int:site_id>", methods=["GET", "POST"])
@@ -142,7 +135,7 @@ def site_edit(site_id: int) -> Any:
             db.session.commit()
             flash(_("Le lieu « %(name)s » a été enregistré.", name=site.name), "success")
             return redirect(url_for("tenants.sites"))
-    return render_template("tenants/site_form.html", form=form, site=site), _status(form)
+    return render_template("tenants/site_form.html", form=form, site=site), form_status(form)
 
 
 # --- members -----------------------------------------------------------------------
@@ -182,7 +175,7 @@ def member_edit(membership_id: int) -> Any:
             return redirect(url_for("tenants.members"))
     return render_template(
         "tenants/member_edit.html", form=form, membership=membership, action_form=ActionForm()
-    ), _status(form, refusal)
+    ), form_status(form, refusal)
 
 
 @bp.post("/members/<int:membership_id>/active")
@@ -243,7 +236,7 @@ def invitations() -> Any:
             db.session.commit()
             flash(_("Invitation envoyée à %(email)s.", email=invitation.email), "success")
             return redirect(url_for("tenants.invitations"))
-    return _invitations_page(form, _status(form))
+    return _invitations_page(form, form_status(form))
 
 
 def _invitations_page(form: InvitationForm, status: int) -> Any:

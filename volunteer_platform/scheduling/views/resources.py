@@ -18,7 +18,7 @@ from volunteer_platform.auth.permissions import require_role
 from volunteer_platform.db import utcnow
 from volunteer_platform.errors import DomainError, NotFound
 from volunteer_platform.extensions import db
-from volunteer_platform.forms import ActionForm, apply_domain_error
+from volunteer_platform.forms import ActionForm, apply_domain_error, form_status
 from volunteer_platform.scheduling import enrolment, services
 from volunteer_platform.scheduling.forms.resources import (
     SLOTS,
@@ -38,13 +38,6 @@ from volunteer_platform.tenants.services import sites_of
 
 COORDINATOR = Role.COORDINATOR
 
-
-def _status(form: Any, error: DomainError | None = None) -> int:
-    """422 when a submitted form is shown again with its errors; a refusal not
-    tied to a field (shown as a flash message) keeps its own 4xx."""
-    if form.errors:
-        return 422
-    return error.status_code if error is not None else 200
 
 
 def _refused(form: Any, error: DomainError) -> DomainError:
@@ -121,7 +114,7 @@ def room_new() -> Any:
             flash(_("La salle « %(name)s » a été ajoutée. Indiquez maintenant ses horaires d'ouverture.",
                     name=room.name), "success")
             return redirect(url_for("scheduling.room_hours", room_id=room.id))
-    return render_template("scheduling/resources/room_form.html", form=form, room=None), _status(form, refusal)
+    return render_template("scheduling/resources/room_form.html", form=form, room=None), form_status(form, refusal)
 
 
 @bp.route("/rooms/<int:room_id>", methods=["GET", "POST"])
@@ -139,7 +132,7 @@ def room_edit(room_id: int) -> Any:
             db.session.commit()
             flash(_("La salle « %(name)s » a été enregistrée.", name=room.name), "success")
             return redirect(url_for("scheduling.rooms"))
-    return render_template("scheduling/resources/room_form.html", form=form, room=room), _status(form, refusal)
+    return render_template("scheduling/resources/room_form.html", form=form, room=room), form_status(form, refusal)
 
 
 @bp.route("/rooms/<int:room_id>/hours", methods=["GET", "POST"])
@@ -167,7 +160,7 @@ def room_hours(room_id: int) -> Any:
     return render_template(
         "scheduling/resources/room_hours.html", form=form, room=room, days=days,
         summary=opening_summary(room),
-    ), _status(form, refusal)
+    ), form_status(form, refusal)
 
 
 # --- closures --------------------------------------------------------------------------------
@@ -221,7 +214,7 @@ def closures() -> Any:
             db.session.commit()
             flash(_("La fermeture a été enregistrée."), "success")
             return redirect(url_for("scheduling.closures"))
-    return _closures_page(form, _status(form, refusal))
+    return _closures_page(form, form_status(form, refusal))
 
 
 @bp.post("/closures/<int:closure_id>/delete")
@@ -255,7 +248,7 @@ def kits() -> Any:
             flash(_("Le matériel « %(name)s » a été ajouté.", name=kit.name), "success")
             return redirect(url_for("scheduling.kits"))
     all_kits = db.session.scalars(tenant_select(Kit, g.tenant).order_by(Kit.is_active.desc(), Kit.name)).all()
-    return render_template("scheduling/resources/kits.html", form=form, kits=all_kits), _status(form, refusal)
+    return render_template("scheduling/resources/kits.html", form=form, kits=all_kits), form_status(form, refusal)
 
 
 @bp.route("/kits/<int:kit_id>", methods=["GET", "POST"])
@@ -274,7 +267,7 @@ def kit_edit(kit_id: int) -> Any:
             db.session.commit()
             flash(_("Le matériel « %(name)s » a été enregistré.", name=kit.name), "success")
             return redirect(url_for("scheduling.kits"))
-    return render_template("scheduling/resources/kit_form.html", form=form, kit=kit), _status(form, refusal)
+    return render_template("scheduling/resources/kit_form.html", form=form, kit=kit), form_status(form, refusal)
 
 
 # --- enrolment rules ------------------------------------------------------------------------
@@ -297,4 +290,4 @@ def rules() -> Any:
             db.session.commit()
             flash(_("Les règles d'inscription ont été enregistrées."), "success")
             return redirect(url_for("scheduling.rules"))
-    return render_template("scheduling/resources/rules.html", form=form), _status(form, refusal)
+    return render_template("scheduling/resources/rules.html", form=form), form_status(form, refusal)
