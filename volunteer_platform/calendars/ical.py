@@ -343,3 +343,22 @@ def build_calendar(feed: CalendarFeed) -> bytes:
             cal.add_component(component)
     return cal.to_ical()
 
+
+def build_event_file(item: CalendarEvent) -> bytes:
+    """One event as a file to import ("add to my calendar", an e-mail
+    attachment): METHOD:PUBLISH, the VTIMEZONE of its zone and the VEVENT
+    written exactly as in the feeds (same UID, SEQUENCE and times).
+
+    No calendar name, refresh interval or TTL: they describe a calendar one
+    subscribes to, and an app may then offer to create a separate calendar
+    instead of adding the event to the person's own.
+    """
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    years = [moment.year for moment in (item.start, item.end, item.recurrence_id) if moment is not None]
+    cal.add_component(vtimezone(item.timezone, min(years), max(years)))
+    cal.add_component(_vevent(item))
+    return cal.to_ical()

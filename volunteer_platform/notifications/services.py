@@ -119,6 +119,8 @@ def build_message(email: OutboxEmail, sender: str) -> EmailMessage:
         message.add_attachment(
             attachment["content"].encode(), maintype=maintype, subtype=subtype,
             filename=attachment["filename"],
+            # The text is sent as UTF-8: say so (a text part without charset is read as US-ASCII).
+            params={"charset": "utf-8"} if maintype == "text" else None,
         )
     return message
 

@@ -242,9 +242,11 @@ def notify_event_cancelled(enrolments: list[Enrolment], *, now: datetime, base_u
 def _notify(enrolment: Enrolment, event: Event, template: str, *, now: datetime, base_url: str) -> None:
     user = enrolment.user
     tenant = event_tenant(event)
+    link = f"{base_url}/{tenant.slug}/agenda/events/{event.id}"
     queue_templated_email(
         user.email, template, locale=user.locale or "fr", now=now, user=user, event=event, tenant=tenant,
-        link=f"{base_url}/{tenant.slug}/agenda/events/{event.id}",
+        link=link, attachments=calendar_attachments(enrolment, event, template, locale=user.locale or "fr",
+                                                    event_url=link if base_url else None),
     )
 
 
@@ -494,3 +496,36 @@ def commitments_of(
         .limit(past_limit)
     ))
     return upcoming, past
+
+
+# --- the event's .ics attached to e-mails (appended for issue 5) -------------------------------
+
+
+def calendar_attachments(
+    enrolment: Enrolment, event: Event, template: str, *, locale: str, event_url: str | None,
+) -> list[dict[str, str]] | None:
+    """The event's .ics for the e-mails that put it in, or take it out of,
+    the person's calendar (see ``calendars.event_file``):
+
+    - a confirmed place ("enrolment_confirmed") or a seat from the waitlist
+      ("seat_offered"): the event, METHOD:PUBLISH;
+    - a cancelled event ("event_cancelled") for people who had a confirmed
+      place, hence the file: the same UID with STATUS:CANCELLED and a higher
+      SEQUENCE, so the calendar app updates its copy.
+
+    None otherwise (the waitlist: no place yet, nothing to put in a calendar).
+    PUBLISH rather than REQUEST: a REQUEST would make mail clients treat the
+    file as a meeting invitation from us, with answers to send back.
+    """
+    if template == "event_cancelled":
+        if enrolment.confirmed_at is None:
+            return None
+    elif template not in ("enrolment_confirmed", "seat_offered"):
+        return None
+    from flask_babel import force_locale
+
+    from volunteer_platform.calendars.event_file import event_file
+
+    with force_locale(locale):
+        ics = event_file(event, event_url=event_url, reader_id=enrolment.user_id)
+    return [ics.attachment()]

@@ -3,7 +3,7 @@
 - ``scheduling``: a structure's pages under ``/<tenant_slug>/agenda`` —
   resources (``resources.py``: rooms, opening hours, closures, kits, rules),
   the agenda and events (``agenda.py``), enrolment, attendance and
-  staffing (``enrolment.py``);
+  staffing (``enrolment.py``), one event as an .ics file (``ics.py``);
 - ``my_agenda``: a person's own commitments across all their structures,
   under ``/me`` (``personal.py``).
 """
@@ -19,6 +19,6 @@ register_tenant_prefix(bp)
 
 personal_bp = Blueprint("my_agenda", __name__, url_prefix="/me")
 
-from volunteer_platform.scheduling.views import agenda, enrolment, personal, resources  # noqa: E402,F401
+from volunteer_platform.scheduling.views import agenda, enrolment, ics, personal, resources  # noqa: E402,F401
 
 __all__ = ["bp", "personal_bp"]
