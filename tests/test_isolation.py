@@ -93,6 +93,7 @@ ANY_FORM = {
 PLACEHOLDER_IDS = {
     "module_id", "lesson_id", "resource_id", "attestation_id", "attempt_id", "version_id",
     "question_id", "path_id", "award_id", "room_id", "kit_id", "closure_id", "event_id", "enrolment_id",
+    "calendar_id",
 }
 CONVERTER = re.compile(r"<(?:int:)?([a-z_]+)>")
 

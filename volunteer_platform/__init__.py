@@ -87,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_commands(app: Flask) -> None:
     from volunteer_platform.demo import seed_demo_command
+    from volunteer_platform.calendars.external_cli import import_external_calendars_command
     from volunteer_platform.notifications.cli import send_emails_command
     from volunteer_platform.scheduling.cli import send_event_reminders_command
     from volunteer_platform.training.cli import send_qualification_reminders_command
@@ -95,3 +96,4 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(send_emails_command)
     app.cli.add_command(send_qualification_reminders_command)
     app.cli.add_command(send_event_reminders_command)
+    app.cli.add_command(import_external_calendars_command)

@@ -111,4 +111,7 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # External calendars (busy times of rooms and trainers).
+        "EXTERNAL_CALENDARS_TIMEOUT": float(env.get("EXTERNAL_CALENDARS_TIMEOUT", "10")),
+        "EXTERNAL_CALENDARS_ALLOW_PRIVATE_HOSTS": _bool(env.get("EXTERNAL_CALENDARS_ALLOW_PRIVATE_HOSTS")),
     }

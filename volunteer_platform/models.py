@@ -2,13 +2,14 @@
 
 from volunteer_platform.auth.models import Invitation, PasswordReset, User
 from volunteer_platform.calendars.models import CalendarFeedState, CalendarToken
+from volunteer_platform.calendars.external import ExternalBusy, ExternalCalendar
 from volunteer_platform.notifications.models import OutboxEmail
 from volunteer_platform.tenants.models import Membership, Site, Tenant
 from volunteer_platform.scheduling import models as scheduling_models
 from volunteer_platform.training import models as training_models
 
 __all__ = [
-    "CalendarFeedState", "CalendarToken", "Invitation", "Membership", "OutboxEmail", "PasswordReset",
-    "Site", "Tenant", "User",
+    "CalendarFeedState", "CalendarToken", "ExternalBusy", "ExternalCalendar", "Invitation", "Membership",
+    "OutboxEmail", "PasswordReset", "Site", "Tenant", "User",
     "scheduling_models", "training_models",
 ]

@@ -162,6 +162,7 @@ def problems_for(
             what = other.title if other.tenant_id == tenant.id else str(_l("un engagement dans une autre structure"))
             problems.append(str(_l("Le formateur ou la formatrice est déjà occupé(e) : %(what)s (%(when)s).",
                                    what=what, when=_when(other.starts_at))))
+    problems += external_busy_problems(tenant, f, room)
     return problems
 
 
@@ -854,3 +855,36 @@ def commitments_of(user: User, *, start: datetime, end: datetime) -> list[Commit
         .order_by(Event.starts_at, Event.id)
     ).all()
     return [Commitment(event, tenant, event.trainer_id == user.id) for event, tenant in rows]
+
+
+# --- external busy times (calendars imported from elsewhere, see calendars/external.py) --------------
+
+
+def _busy_span(starts_at: datetime, ends_at: datetime, zone: str) -> str:
+    """When a busy time is, in words: the day and both times, or both ends in full over several days."""
+    from flask_babel import format_time
+
+    if recurrence.utc_to_local(starts_at, zone).date() == recurrence.utc_to_local(ends_at, zone).date():
+        return str(_l("%(day)s, %(start)s–%(end)s", day=format_datetime(starts_at, "EEEE d MMMM y"),
+                      start=format_time(starts_at, "HH:mm"), end=format_time(ends_at, "HH:mm")))
+    return f"{_when(starts_at)} – {_when(ends_at)}"
+
+
+def external_busy_problems(tenant: Tenant, f: EventFields, room: Room | None = None) -> list[str]:
+    """The busy times imported from the room's or the trainer's external
+    calendars that overlap the event, one problem each (only their times are
+    known). A trainer's busy times count in every structure, as their bookings do."""
+    from volunteer_platform.calendars import external
+
+    problems: list[str] = []
+    zone = tenant.timezone
+    if f.room_id is not None:
+        room = room if room is not None and room.id == f.room_id else get_in_tenant(Room, f.room_id, tenant)
+        for busy in external.room_busy(tenant, room.id, f.starts_at, f.ends_at):
+            problems.append(str(_l("La salle « %(room)s » est occupée selon son calendrier externe (%(when)s).",
+                                   room=room.name, when=_busy_span(busy.starts_at, busy.ends_at, zone))))
+    if f.trainer_id is not None:
+        for busy in external.person_busy(f.trainer_id, f.starts_at, f.ends_at):
+            problems.append(str(_l("Le formateur ou la formatrice est occupé(e) selon son calendrier externe "
+                                   "(%(when)s).", when=_busy_span(busy.starts_at, busy.ends_at, zone))))
+    return problems

@@ -3,7 +3,8 @@
 - ``scheduling``: a structure's pages under ``/<tenant_slug>/agenda`` —
   resources (``resources.py``: rooms, opening hours, closures, kits, rules),
   the agenda and events (``agenda.py``), enrolment, attendance and
-  staffing (``enrolment.py``), one event as an .ics file (``ics.py``);
+  staffing (``enrolment.py``), one event as an .ics file (``ics.py``),
+  the external calendars of rooms and trainers (``external.py``);
 - ``my_agenda``: a person's own commitments across all their structures,
   under ``/me`` (``personal.py``).
 """
@@ -19,6 +20,13 @@ register_tenant_prefix(bp)
 
 personal_bp = Blueprint("my_agenda", __name__, url_prefix="/me")
 
-from volunteer_platform.scheduling.views import agenda, enrolment, ics, personal, resources  # noqa: E402,F401
+from volunteer_platform.scheduling.views import (  # noqa: E402,F401
+    agenda,
+    enrolment,
+    external,
+    ics,
+    personal,
+    resources,
+)
 
 __all__ = ["bp", "personal_bp"]

@@ -35,6 +35,7 @@ from volunteer_platform.scheduling.forms.agenda import (
 from volunteer_platform.scheduling.models import Event, EventKind
 from volunteer_platform.scheduling.services import ConflictList, OccurrenceCheck
 from volunteer_platform.scheduling.views import bp
+from volunteer_platform.scheduling.views import external as external_views
 from volunteer_platform.tenants.models import Role
 from volunteer_platform.tenants.scoping import get_in_tenant_or_404
 from volunteer_platform.training import queries as training_queries
@@ -120,6 +121,7 @@ def week() -> Any:
     return render_template(
         "scheduling/agenda/week.html", filter_form=form, days=[(d, by_day.get(d, [])) for d in days],
         monday=monday, sunday=days[-1], today=_today(), keep=keep,
+        busy=external_views.week_busy(days, keep),  # external calendars' busy times, greyed
         previous_url=url_for("scheduling.week", date=(monday - timedelta(days=7)).isoformat(), **keep),
         next_url=url_for("scheduling.week", date=(monday + timedelta(days=7)).isoformat(), **keep),
         today_url=url_for("scheduling.week", **keep),
