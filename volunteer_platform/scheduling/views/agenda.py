@@ -24,7 +24,7 @@ from volunteer_platform.auth.permissions import require_role
 from volunteer_platform.db import utcnow
 from volunteer_platform.errors import DomainError, NotFound
 from volunteer_platform.extensions import db
-from volunteer_platform.forms import apply_domain_error
+from volunteer_platform.forms import apply_domain_error, form_status
 from volunteer_platform.scheduling import enrolment, recurrence, services
 from volunteer_platform.scheduling.forms.agenda import (
     AgendaFilterForm,
@@ -83,11 +83,6 @@ def _parse_month(text: str | None) -> date | None:
 def _event_or_404(event_id: int) -> Event:
     return get_in_tenant_or_404(Event, event_id, g.tenant)
 
-
-def _status(form: Any, error: DomainError | None = None) -> int:
-    if form.errors:
-        return 422
-    return error.status_code if error is not None else 200
 
 
 # --- week and month -------------------------------------------------------------------------
@@ -229,7 +224,7 @@ def event_new() -> Any:
         if request.args.get("kind") in EventKind._value2member_map_:
             form.kind.data = request.args["kind"]
     if not form.validate_on_submit():
-        return _new_page(form, status=_status(form))
+        return _new_page(form, status=form_status(form))
     fields, rule, now = form.event_fields(), form.rule(), utcnow()
     try:
         if rule is None:
@@ -256,7 +251,7 @@ def event_new() -> Any:
     except DomainError as error:
         db.session.rollback()
         apply_domain_error(form, error)
-        return _new_page(form, status=_status(form, error))
+        return _new_page(form, status=form_status(form, error))
     db.session.commit()
     if count == 1:
         flash(_("L'événement « %(title)s » est dans l'agenda.", title=created.title), "success")
@@ -303,7 +298,7 @@ def event_edit(event_id: int) -> Any:
             flash(_("L'événement est modifié.") if len(changed) == 1
                   else _("%(n)s dates sont modifiées.", n=len(changed)), "success")
             return redirect(url_for("scheduling.event", event_id=event.id))
-    status = 422 if problems else _status(form, refusal)
+    status = 422 if problems else form_status(form, refusal)
     return render_template(
         "scheduling/agenda/event_form.html", form=form, event=event, checks=[], problems=problems,
         all_blocked=False,
