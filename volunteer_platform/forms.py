@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect
+from flask import abort, flash, redirect
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field
 
-from volunteer_platform.errors import DomainError
+from volunteer_platform.errors import DomainError, NotFound
 from volunteer_platform.extensions import db
 
 
@@ -59,6 +59,8 @@ def commit_or_show(form: FlaskForm, save: Callable[[], tuple[str, str]]) -> tupl
             message, next_url = save()
         except DomainError as error:
             db.session.rollback()
+            if isinstance(error, NotFound):  # another structure's object looks missing
+                abort(404)
             apply_domain_error(form, error)
             refusal = error
         else:

@@ -234,53 +234,56 @@ def _structure_spec(tenant: Tenant, name: str) -> FeedSpec:
 @bp.get("/feeds/<token>/<tenant_slug>/agenda.ics")
 @public  # the token, not a session, says who reads
 def structure_feed(token: str, tenant_slug: str) -> Any:
-    reader = _reader_or_404(token)
-    tenant = _members_tenant_or_404(reader, tenant_slug)
-    locale = _locale_of(reader)
-    with force_locale(locale):
-        spec = _structure_spec(tenant, _("%(name)s — agenda", name=tenant.name))
-    return _send(f"structure:{tenant.id}", queries.structure_events(tenant), spec, locale=locale, private=True)
+    return _private_structure_feed(
+        token, tenant_slug,
+        lambda tenant: (f"structure:{tenant.id}", {}, _("%(name)s — agenda", name=tenant.name)),
+    )
 
 
 @bp.get("/feeds/<token>/<tenant_slug>/sites/<int:site_id>.ics")
 @public  # the token, not a session, says who reads
 def site_feed(token: str, tenant_slug: str, site_id: int) -> Any:
-    reader = _reader_or_404(token)
-    tenant = _members_tenant_or_404(reader, tenant_slug)
-    site = get_in_tenant_or_404(Site, site_id, tenant)
-    locale = _locale_of(reader)
-    with force_locale(locale):
-        spec = _structure_spec(tenant, _("%(name)s — %(site)s", name=tenant.name, site=site.name))
-    return _send(f"site:{site.id}", queries.structure_events(tenant, site_id=site.id), spec, locale=locale,
-                 private=True)
+    def describe(tenant: Any) -> tuple[str, dict[str, int], str]:
+        site = get_in_tenant_or_404(Site, site_id, tenant)
+        return f"site:{site.id}", {"site_id": site.id}, _("%(name)s — %(site)s", name=tenant.name, site=site.name)
+
+    return _private_structure_feed(token, tenant_slug, describe)
 
 
 @bp.get("/feeds/<token>/<tenant_slug>/rooms/<int:room_id>.ics")
 @public  # the token, not a session, says who reads
 def room_feed(token: str, tenant_slug: str, room_id: int) -> Any:
-    reader = _reader_or_404(token)
-    tenant = _members_tenant_or_404(reader, tenant_slug)
-    room = get_in_tenant_or_404(Room, room_id, tenant)
-    locale = _locale_of(reader)
-    with force_locale(locale):
-        spec = _structure_spec(tenant, _("%(name)s — salle %(room)s", name=tenant.name, room=room.name))
-    return _send(f"room:{room.id}", queries.structure_events(tenant, room_id=room.id), spec, locale=locale,
-                 private=True)
+    def describe(tenant: Any) -> tuple[str, dict[str, int], str]:
+        room = get_in_tenant_or_404(Room, room_id, tenant)
+        return (f"room:{room.id}", {"room_id": room.id},
+                _("%(name)s — salle %(room)s", name=tenant.name, room=room.name))
+
+    return _private_structure_feed(token, tenant_slug, describe)
 
 
 @bp.get("/feeds/<token>/<tenant_slug>/trainers/<int:membership_id>.ics")
 @public  # the token, not a session, says who reads
 def trainer_feed(token: str, tenant_slug: str, membership_id: int) -> Any:
+    def describe(tenant: Any) -> tuple[str, dict[str, int], str]:
+        membership = get_in_tenant_or_404(Membership, membership_id, tenant)
+        trainer = db.session.get(User, membership.user_id)
+        return (f"trainer:{membership.id}", {"trainer_id": membership.user_id},
+                _("%(name)s — séances de %(trainer)s", name=tenant.name, trainer=trainer.full_name))
+
+    return _private_structure_feed(token, tenant_slug, describe)
+
+
+def _private_structure_feed(token: str, tenant_slug: str, describe: Any) -> Any:
+    """A structure's private feed (whole, or one site, room or trainer): check the
+    token and the reader's membership, then ``describe(tenant)`` gives the feed's
+    key, its event filters and its name (in the reader's language)."""
     reader = _reader_or_404(token)
     tenant = _members_tenant_or_404(reader, tenant_slug)
-    membership = get_in_tenant_or_404(Membership, membership_id, tenant)
-    trainer = db.session.get(User, membership.user_id)
     locale = _locale_of(reader)
     with force_locale(locale):
-        spec = _structure_spec(tenant, _("%(name)s — séances de %(trainer)s", name=tenant.name,
-                                         trainer=trainer.full_name))
-    return _send(f"trainer:{membership.id}", queries.structure_events(tenant, trainer_id=membership.user_id),
-                 spec, locale=locale, private=True)
+        key, filters, title = describe(tenant)
+        spec = _structure_spec(tenant, title)
+    return _send(key, queries.structure_events(tenant, **filters), spec, locale=locale, private=True)
 
 
 # --- the person's feed address -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from volunteer_platform.auth.permissions import require_role
 from volunteer_platform.db import utcnow
 from volunteer_platform.errors import DomainError, NotFound
 from volunteer_platform.extensions import db
-from volunteer_platform.forms import ActionForm, apply_domain_error, form_status
+from volunteer_platform.forms import ActionForm, apply_domain_error, commit_or_show, form_status
 from volunteer_platform.scheduling import enrolment, services
 from volunteer_platform.scheduling.forms.resources import (
     SLOTS,
@@ -122,17 +122,15 @@ def room_new() -> Any:
 def room_edit(room_id: int) -> Any:
     room = get_in_tenant_or_404(Room, room_id, g.tenant)
     form = RoomForm(tenant=g.tenant, obj=room)
-    refusal = None
-    if form.validate_on_submit():
-        try:
-            services.update_room(room, **_room_values(form))
-        except DomainError as error:
-            refusal = _refused(form, error)
-        else:
-            db.session.commit()
-            flash(_("La salle « %(name)s » a été enregistrée.", name=room.name), "success")
-            return redirect(url_for("scheduling.rooms"))
-    return render_template("scheduling/resources/room_form.html", form=form, room=room), form_status(form, refusal)
+
+    def save() -> tuple[str, str]:
+        services.update_room(room, **_room_values(form))
+        return _("La salle « %(name)s » a été enregistrée.", name=room.name), url_for("scheduling.rooms")
+
+    done, status = commit_or_show(form, save)
+    if done is not None:
+        return done
+    return render_template("scheduling/resources/room_form.html", form=form, room=room), status
 
 
 @bp.route("/rooms/<int:room_id>/hours", methods=["GET", "POST"])
@@ -256,18 +254,16 @@ def kits() -> Any:
 def kit_edit(kit_id: int) -> Any:
     kit = get_in_tenant_or_404(Kit, kit_id, g.tenant)
     form = KitForm(obj=kit)
-    refusal = None
-    if form.validate_on_submit():
-        try:
-            services.update_kit(kit, name=form.name.data, description=form.description.data,
-                                is_active=bool(form.is_active.data))
-        except DomainError as error:
-            refusal = _refused(form, error)
-        else:
-            db.session.commit()
-            flash(_("Le matériel « %(name)s » a été enregistré.", name=kit.name), "success")
-            return redirect(url_for("scheduling.kits"))
-    return render_template("scheduling/resources/kit_form.html", form=form, kit=kit), form_status(form, refusal)
+
+    def save() -> tuple[str, str]:
+        services.update_kit(kit, name=form.name.data, description=form.description.data,
+                            is_active=bool(form.is_active.data))
+        return _("Le matériel « %(name)s » a été enregistré.", name=kit.name), url_for("scheduling.kits")
+
+    done, status = commit_or_show(form, save)
+    if done is not None:
+        return done
+    return render_template("scheduling/resources/kit_form.html", form=form, kit=kit), status
 
 
 # --- enrolment rules ------------------------------------------------------------------------
