@@ -64,6 +64,8 @@ def _register_blueprints(app: Flask) -> None:
     from volunteer_platform.auth.views import bp as auth_bp
     from volunteer_platform.calendars.views import bp as calendars_bp
     from volunteer_platform.core.views import bp as core_bp
+    from volunteer_platform.impact.views import bp as impact_bp
+    from volunteer_platform.impact.views import national_bp as impact_national_bp
     from volunteer_platform.scheduling.views import bp as scheduling_bp
     from volunteer_platform.scheduling.views import personal_bp
     from volunteer_platform.supervision.views import bp as supervision_bp
@@ -74,12 +76,14 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(supervision_bp)
+    app.register_blueprint(impact_national_bp)
     app.register_blueprint(catalogue_bp)
     app.register_blueprint(verification_bp)
     app.register_blueprint(training_bp)
     app.register_blueprint(scheduling_bp)
     app.register_blueprint(personal_bp)
     app.register_blueprint(calendars_bp)
+    app.register_blueprint(impact_bp)
     # Last: its "/<tenant_slug>/…" rules must not shadow the fixed prefixes above
     # (Werkzeug prefers static segments anyway; reserved slugs make sure).
     app.register_blueprint(tenants_bp)

@@ -21,3 +21,8 @@ signals = Namespace()
 # ``user`` (User), ``membership`` (Membership, active) and ``now`` (aware UTC datetime),
 # after a person joined a structure (an invitation accepted), before the commit.
 member_joined = signals.signal("member-joined")
+
+# Sent with the Enrolment as sender and keyword argument ``now``, after a
+# person's attendance at an event was recorded (``scheduling.enrolment.mark_attendance``),
+# before the commit. ``impact`` e-mails the satisfaction survey to attendees.
+attendance_marked = signals.signal("attendance-marked")

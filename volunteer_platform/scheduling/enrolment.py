@@ -32,6 +32,7 @@ from volunteer_platform.scheduling.models import (
     SchedulingSettings,
 )
 from volunteer_platform.scheduling.services import _overlapping, event_tenant, flush_bookings
+from volunteer_platform.signals import attendance_marked
 from volunteer_platform.tenants.models import Membership, Tenant
 from volunteer_platform.training import queries as training_queries
 from volunteer_platform.training import services as training_services
@@ -268,6 +269,7 @@ def mark_attendance(enrolment: Enrolment, attendance: Attendance, *, by: User, n
         training_services.record_attendance(
             tenant, enrolment.user, module, attended_on=local_day, recorded_by=by, now=now
         )
+    attendance_marked.send(enrolment, now=now)
 
 
 @dataclass

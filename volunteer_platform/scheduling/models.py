@@ -341,6 +341,7 @@ class Enrolment(TenantScoped, db.Model):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     reminder_sent_at: Mapped[datetime | None] = mapped_column()
+    survey_invited_at: Mapped[datetime | None] = mapped_column()  # the satisfaction survey e-mail
 
     event: Mapped[Event] = relationship(
         primaryjoin="and_(Enrolment.event_id == Event.id, Enrolment.tenant_id == Event.tenant_id)",
