@@ -8,13 +8,16 @@ The caller (a view or a command) commits.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from zxcvbn import zxcvbn
 
 from volunteer_platform.auth.models import Invitation, InvitationStatus, PasswordReset, User
 from volunteer_platform.errors import Conflict, Forbidden, InvalidToken, ValidationFailed
@@ -53,8 +56,18 @@ def new_session_token() -> str:
 # --- passwords -------------------------------------------------------------
 
 
-def check_password_rules(password: str) -> None:
-    """Raise ValidationFailed (field ``password``) unless the password is acceptable."""
+#: zxcvbn's score (0–4) a password must reach: 2 means more than 10^8 guesses. Below that
+#: are common passwords (its list of the 30,000 most used ones), dictionary words with a
+#: year or digits, keyboard walks ("azertyuiop12") and repetitions ("aaaaaaaaaaaa").
+MIN_PASSWORD_SCORE = 2
+
+
+def check_password_rules(password: str, *, personal: Sequence[str] = ()) -> None:
+    """Raise ValidationFailed (field ``password``) unless the password is acceptable.
+
+    ``personal``: the person's own words (name, e-mail) that must not make the
+    password guessable ("sophie.martin2026").
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
             _l(
@@ -72,6 +85,17 @@ def check_password_rules(password: str) -> None:
         raise ValidationFailed(
             _l("Le mot de passe ne doit pas commencer ni finir par un espace."), field="password"
         )
+    words = [w for value in personal if value for w in re.split(r"[\s@._-]+", value.lower()) if len(w) > 2]
+    # zxcvbn refuses more than 72 characters; judging the first 72 is plenty.
+    if zxcvbn(password[:72], user_inputs=words)["score"] < MIN_PASSWORD_SCORE:
+        raise ValidationFailed(
+            _l(
+                "Ce mot de passe est trop courant ou trop facile à deviner (mot courant, prénom, suite de "
+                "chiffres ou de touches…). Essayez plutôt trois ou quatre mots sans rapport entre eux, "
+                "par exemple « cheval-banane-vélo-nuage »."
+            ),
+            field="password",
+        )
 
 
 def hash_password(password: str) -> str:
@@ -80,7 +104,7 @@ def hash_password(password: str) -> str:
 
 def set_password(user: User, password: str, *, now: datetime) -> None:
     """Set a new password and end every session of the person (all devices)."""
-    check_password_rules(password)
+    check_password_rules(password, personal=(user.full_name, user.email))
     user.password_hash = hash_password(password)
     user.password_changed_at = now
     end_all_sessions(user)
@@ -161,7 +185,7 @@ def create_user(
         created_at=now,
     )
     if password is not None:
-        check_password_rules(password)
+        check_password_rules(password, personal=(full_name, email))
         user.password_hash = hash_password(password)
         user.password_changed_at = now
     db.session.add(user)
