@@ -3,6 +3,7 @@ and what templates need (navigation, language, roles)."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from flask import Flask, flash, g, has_request_context, render_template, request
@@ -115,15 +116,25 @@ def register_web_hooks(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error: Exception) -> Any:
+        """The generic error page, in the visitor's language, with an incident id to
+        quote to the support; the traceback goes to the log under the same id only."""
         db.session.rollback()
+        incident = secrets.token_hex(4).upper()
+        original = getattr(error, "original_exception", None) or error
+        app.logger.error("incident %s on %s %s", incident, request.method, request.path,
+                         exc_info=(type(original), original, original.__traceback__))
         return (
             render_template(
                 "errors/error.html",
                 code=500,
                 title=_("Erreur du serveur"),
-                message=_("Une erreur inattendue s'est produite. Rien n'a été enregistré."),
+                message=_("Une erreur inattendue s'est produite. Rien n'a été enregistré. "
+                          "Réessayez dans quelques minutes ; si cela se reproduit, contactez "
+                          "l'équipe en indiquant le numéro d'incident ci-dessous."),
+                incident=incident,
             ),
             500,
+            {"X-Incident-Id": incident},
         )
 
 
