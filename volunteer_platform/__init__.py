@@ -90,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_commands(app: Flask) -> None:
+    from volunteer_platform.core.backup import backup_command, restore_command
     from volunteer_platform.demo import seed_demo_command
     from volunteer_platform.calendars.external_cli import import_external_calendars_command
     from volunteer_platform.notifications.cli import send_emails_command
@@ -97,6 +98,8 @@ def _register_commands(app: Flask) -> None:
     from volunteer_platform.training.cli import send_qualification_reminders_command
 
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(send_emails_command)
     app.cli.add_command(send_qualification_reminders_command)
     app.cli.add_command(send_event_reminders_command)
