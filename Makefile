@@ -9,7 +9,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test test-sqlite test-postgres install translations extract-messages db-upgrade seed-demo clean
+.PHONY: run test security-check test-sqlite test-postgres install translations extract-messages db-upgrade seed-demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,12 @@ run: seed-demo
 	$(BIN)/flask send-emails --every 5 & mailer=$$!; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-test: install
+test: install security-check
 	bash scripts/run-tests.sh
+
+# Static security analysis of the package: any finding of high severity fails the build.
+security-check: $(STAMP)
+	$(BIN)/bandit -q -r volunteer_platform --severity-level high
 
 test-sqlite: install
 	$(BIN)/pytest -q
