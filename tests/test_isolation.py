@@ -95,7 +95,7 @@ PLACEHOLDER_IDS = {
     "question_id", "path_id", "award_id", "room_id", "kit_id", "closure_id", "event_id", "enrolment_id",
     "calendar_id",
 }
-CONVERTER = re.compile(r"<(?:int:)?([a-z_]+)>")
+CONVERTER = re.compile(r"<(?:int:|any\(([^)]*)\):)?([a-z_]+)>")
 
 
 def tenant_paths(w: World, app=None) -> dict[str, set[str]]:
@@ -110,7 +110,9 @@ def tenant_paths(w: World, app=None) -> dict[str, set[str]]:
             continue
 
         def value(match: re.Match) -> str:
-            name = match.group(1)
+            choices, name = match.group(1), match.group(2)
+            if choices:  # <any(csv, xlsx):fmt>: a fixed word, take the first
+                return choices.split(",")[0].strip()
             if name in known:
                 return str(known[name])
             assert name in PLACEHOLDER_IDS, f"unclassified URL part <{name}> in {rule.rule}"

@@ -33,16 +33,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from volunteer_platform.web import register_web_hooks
 
     register_web_hooks(app)
+    from volunteer_platform.privacy.audit import register_audit
+
+    register_audit(app)
     return app
 
 
 def _init_extensions(app: Flask) -> None:
-    from volunteer_platform import i18n
+    # Import the models so that the metadata knows every table.
+    from volunteer_platform import (
+        i18n,
+        models,  # noqa: F401
+    )
     from volunteer_platform.db import configure_sqlite
     from volunteer_platform.extensions import babel, csrf, db, limiter, login_manager, migrate
-
-    # Import the models so that the metadata knows every table.
-    from volunteer_platform import models  # noqa: F401
 
     db.init_app(app)
     with app.app_context():
@@ -66,6 +70,8 @@ def _register_blueprints(app: Flask) -> None:
     from volunteer_platform.core.views import bp as core_bp
     from volunteer_platform.impact.views import bp as impact_bp
     from volunteer_platform.impact.views import national_bp as impact_national_bp
+    from volunteer_platform.privacy.views import bp as privacy_bp
+    from volunteer_platform.privacy.views import tenant_bp as privacy_tenant_bp
     from volunteer_platform.scheduling.views import bp as scheduling_bp
     from volunteer_platform.scheduling.views import personal_bp
     from volunteer_platform.supervision.views import bp as supervision_bp
@@ -84,21 +90,25 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(personal_bp)
     app.register_blueprint(calendars_bp)
     app.register_blueprint(impact_bp)
+    app.register_blueprint(privacy_bp)
+    app.register_blueprint(privacy_tenant_bp)
     # Last: its "/<tenant_slug>/…" rules must not shadow the fixed prefixes above
     # (Werkzeug prefers static segments anyway; reserved slugs make sure).
     app.register_blueprint(tenants_bp)
 
 
 def _register_commands(app: Flask) -> None:
+    from volunteer_platform.calendars.external_cli import import_external_calendars_command
     from volunteer_platform.core.backup import backup_command, restore_command
     from volunteer_platform.demo import seed_demo_command
-    from volunteer_platform.calendars.external_cli import import_external_calendars_command
     from volunteer_platform.notifications.cli import send_emails_command
+    from volunteer_platform.privacy.cli import apply_retention_command
     from volunteer_platform.scheduling.cli import send_event_reminders_command
     from volunteer_platform.training.cli import send_qualification_reminders_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(backup_command)
+    app.cli.add_command(apply_retention_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(send_emails_command)
     app.cli.add_command(send_qualification_reminders_command)

@@ -5,12 +5,13 @@ from volunteer_platform.calendars.models import CalendarFeedState, CalendarToken
 from volunteer_platform.calendars.external import ExternalBusy, ExternalCalendar
 from volunteer_platform.impact import models as impact_models
 from volunteer_platform.notifications.models import OutboxEmail
+from volunteer_platform.privacy.models import AuditEntry
 from volunteer_platform.tenants.models import Membership, Site, Tenant
 from volunteer_platform.scheduling import models as scheduling_models
 from volunteer_platform.training import models as training_models
 
 __all__ = [
-    "CalendarFeedState", "CalendarToken", "ExternalBusy", "ExternalCalendar", "Invitation", "Membership",
+    "AuditEntry", "CalendarFeedState", "CalendarToken", "ExternalBusy", "ExternalCalendar", "Invitation", "Membership",
     "OutboxEmail", "PasswordReset", "Site", "Tenant", "User",
     "impact_models", "scheduling_models", "training_models",
 ]

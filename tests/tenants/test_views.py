@@ -189,7 +189,7 @@ def test_the_coordinator_home_shows_the_structures_figures(client, login_as, ten
 
 def details_form(**overrides):
     data = {"name": "CCAS de Béthune", "kind": "ccas", "timezone": "Europe/Paris", "region": "Hauts-de-France",
-            "contact_email": "contact@ccas-bethune.fr", "contact_phone": "03 21 00 00 00"}
+            "contact_email": "contact@ccas-bethune.fr", "contact_phone": "03 21 00 00 00", "retention_years": "3"}
     data.update(overrides)
     return data
 

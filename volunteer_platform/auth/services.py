@@ -116,7 +116,7 @@ def set_password(user: User, password: str, *, now: datetime) -> None:
     db.session.flush()
 
 
-def _password_matches(user: User | None, password: str) -> bool:
+def password_matches(user: User | None, password: str) -> bool:
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     try:
         _hasher.verify(stored, password)
@@ -132,7 +132,7 @@ def authenticate(email: str, password: str, *, now: datetime) -> User | None:
     after the same amount of work, so the answer reveals nothing.
     """
     user = db.session.scalars(select(User).where(User.email == normalise_email(email))).one_or_none()
-    if not _password_matches(user, password) or user is None or not user.is_active:
+    if not password_matches(user, password) or user is None or not user.is_active:
         return None
     if _hasher.check_needs_rehash(user.password_hash or ""):
         user.password_hash = hash_password(password)
@@ -142,7 +142,7 @@ def authenticate(email: str, password: str, *, now: datetime) -> User | None:
 
 
 def change_password(user: User, current: str, new: str, *, now: datetime) -> None:
-    if not _password_matches(user, current):
+    if not password_matches(user, current):
         raise ValidationFailed(_l("Le mot de passe actuel est incorrect."), field="current_password")
     set_password(user, new, now=now)
 

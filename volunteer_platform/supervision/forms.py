@@ -13,6 +13,7 @@ from volunteer_platform.tenants.forms import TenantDetailsForm
 
 
 class NewStructureForm(TenantDetailsForm):
+    retention_years = None  # a new structure starts with the default; its coordinators may change it
     slug = StringField(
         _l("Identifiant dans les adresses web"),
         description=_l("Lettres minuscules sans accent, chiffres et tirets, par exemple ccas-bethune."),

@@ -4,8 +4,24 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField, TelField, TextAreaField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
 from volunteer_platform.auth.forms import email_field
 from volunteer_platform.forms import INVALID_EMAIL, REQUIRED, strip_filter
@@ -43,6 +59,12 @@ class TenantDetailsForm(FlaskForm):
             Regexp(r"^[0-9+ ().-]{6,40}$", message=_l("Saisissez un numéro de téléphone, par exemple 03 21 00 00 00.")),
         ],
         render_kw={"autocomplete": "tel"},
+    )
+    retention_years = IntegerField(
+        _l("Conservation des comptes inactifs (en années)"),
+        description=_l("Un compte sans connexion depuis cette durée est anonymisé, après un e-mail "
+                       "d'avertissement un mois avant. 3 ans par défaut, comme le recommande la CNIL."),
+        validators=[InputRequired(REQUIRED), NumberRange(min=1, max=10, message=_l("Choisissez une durée entre 1 et 10 ans."))],
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:

@@ -73,6 +73,8 @@ class Tenant(db.Model):
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Accounts without activity for this long are anonymised (privacy/services.py).
+    retention_years: Mapped[int] = mapped_column(default=3, server_default="3")
 
     sites: Mapped[list[Site]] = relationship(
         back_populates="tenant", order_by="Site.name", passive_deletes=True

@@ -25,7 +25,7 @@ RESERVED_SLUGS = frozenset(
     {
         "account", "admin", "agenda", "api", "association", "auth", "calendars", "feeds", "healthz",
         "ical", "invitations", "language", "login", "logout", "me", "password", "static",
-        "supervision", "verify", "new", "settings", "help", "about", "robots.txt",
+        "supervision", "verify", "new", "settings", "help", "about", "robots.txt", "privacy", "readyz",
     }
 )
 
@@ -97,6 +97,7 @@ def update_tenant(
     region: str | None,
     contact_email: str | None,
     contact_phone: str | None,
+    retention_years: int | None = None,
 ) -> None:
     """Edit a structure's details. The slug is its public address and does not change here."""
     tenant.name = name.strip()
@@ -105,6 +106,10 @@ def update_tenant(
     tenant.region = (region or "").strip() or None
     tenant.contact_email = (contact_email or "").strip().lower() or None
     tenant.contact_phone = (contact_phone or "").strip() or None
+    if retention_years is not None:
+        if not 1 <= retention_years <= 10:
+            raise ValidationFailed(_l("Choisissez une durée entre 1 et 10 ans."), field="retention_years")
+        tenant.retention_years = retention_years
     db.session.flush()
 
 
