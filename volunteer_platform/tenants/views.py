@@ -21,7 +21,11 @@ from volunteer_platform.forms import ActionForm, apply_domain_error, form_status
 from volunteer_platform.tenants import services
 from volunteer_platform.tenants.forms import InvitationForm, MemberForm, SiteForm, TenantDetailsForm
 from volunteer_platform.tenants.models import Membership, Role, Site
-from volunteer_platform.tenants.scoping import get_in_tenant_or_404, register_tenant_prefix, tenant_select
+from volunteer_platform.tenants.scoping import (
+    get_in_tenant_or_404,
+    register_tenant_prefix,
+    tenant_select,
+)
 
 bp = Blueprint("tenants", __name__, url_prefix="/<tenant_slug>")
 register_tenant_prefix(bp)
@@ -39,12 +43,15 @@ def home() -> Any:
     if has_role(COORDINATOR):
         counts = services.tenant_counts(g.tenant)
         counts["invitations"] = auth_services.pending_invitation_count(g.tenant, now=utcnow())
-    # The structure's home shows the person's next training step ("what's next").
+    # The structure's home shows the person's next training step ("what's next"),
+    # and what they still have to fill in (surveys, shift reports, self-assessments).
+    from volunteer_platform.impact.views.participation import todo_for
     from volunteer_platform.training.views.learner import training_overview
 
     me = current_user._get_current_object()
     overview = training_overview(me, g.tenant) if g.membership is not None else None
-    return render_template("tenants/home.html", counts=counts, overview=overview)
+    todo = todo_for(me, g.tenant, now=utcnow()) if g.membership is not None else []
+    return render_template("tenants/home.html", counts=counts, overview=overview, todo=todo)
 
 
 # --- details ---------------------------------------------------------------------
@@ -67,6 +74,7 @@ def details() -> Any:
                 region=form.region.data,
                 contact_email=form.contact_email.data,
                 contact_phone=form.contact_phone.data,
+                retention_years=form.retention_years.data,
             )
         except DomainError as error:
             db.session.rollback()

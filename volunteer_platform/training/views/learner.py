@@ -214,9 +214,12 @@ def training_overview(user: User, tenant: Tenant) -> Overview:
 @require_role(*EVERYONE)
 def my_training() -> Any:
     """Assigned, in progress and completed modules, what's next, qualifications and attestations."""
+    from volunteer_platform.impact.views.participation import assessment_stages_due
+
     overview = training_overview(_me(), g.tenant)
     return render_template(
         "training/learner/my_training.html",
+        assessments_due=assessment_stages_due(_me(), [line.progress.path for line in overview.paths]),
         next_step=overview.next_step, paths=overview.paths, assigned=overview.assigned,
         in_progress=overview.in_progress, completed=overview.completed, catalogue=overview.catalogue,
         attestation_of_module=overview.attestation_of_module, awards=overview.awards,
