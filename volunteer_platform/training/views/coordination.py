@@ -23,6 +23,7 @@ from volunteer_platform.auth.models import User
 from volunteer_platform.auth.permissions import require_role
 from volunteer_platform.db import utcnow
 from volunteer_platform.errors import NotFound
+from volunteer_platform.exports import csv_safe
 from volunteer_platform.extensions import db
 from volunteer_platform.tenants.models import Membership, Role
 from volunteer_platform.tenants.scoping import get_in_tenant_or_404
@@ -129,17 +130,6 @@ def progress_matrix() -> Any:
         "training/coordination/progress.html", filter_form=filter_form, matrix=matrix,
         csv_url=url_for("training.progress_csv", **request.args.to_dict(flat=False)),
     )
-
-
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: Any) -> str:
-    """Neutralise spreadsheet formulas (CSV injection): a cell that starts
-    with =, +, -, @, a tab or a carriage return gets a leading apostrophe, so
-    Excel and LibreOffice show it as text instead of running it."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 @bp.get("/progress.csv")
