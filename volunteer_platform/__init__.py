@@ -53,6 +53,8 @@ def _init_extensions(app: Flask) -> None:
         configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    from volunteer_platform.core import ratelimit as _ratelimit  # noqa: F401  (registers the sql+ storage)
+
     limiter.init_app(app)
     babel.init_app(
         app,

@@ -106,11 +106,14 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "PREFERRED_URL_SCHEME": "https" if is_production else "http",
         # CSRF tokens stay valid as long as the session: no time limit that loses input.
         "WTF_CSRF_TIME_LIMIT": None,
-        # Rate limits: memory storage is per process; set a shared storage
-        # (redis://…, memcached://…) when running several gunicorn workers.
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Rate limits: counted in the app's own database by default, so every
+        # gunicorn worker shares them (core/ratelimit.py); redis://… also works.
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or f"sql+{database_url}",
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # A storage outage must not take the site down: count in memory meanwhile.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         # External calendars (busy times of rooms and trainers).
         "EXTERNAL_CALENDARS_TIMEOUT": float(env.get("EXTERNAL_CALENDARS_TIMEOUT", "10")),
         "EXTERNAL_CALENDARS_ALLOW_PRIVATE_HOSTS": _bool(env.get("EXTERNAL_CALENDARS_ALLOW_PRIVATE_HOSTS")),
