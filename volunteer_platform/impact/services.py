@@ -319,17 +319,21 @@ def signatory_of(tenant: Tenant) -> tuple[str, str]:
     return coordinator.full_name, str(Role.COORDINATOR.label)
 
 
-def issue_volunteering_attestation(
-    tenant: Tenant, user: User, *, start: date, end: date, now: datetime, zone: str,
-) -> VolunteeringAttestation:
-    """Freeze this person's volunteering figures for [start, end] into an attestation."""
-    today = now.astimezone(metrics.ZoneInfo(zone)).date()
+def check_volunteering_period(start: date, end: date, *, today: date) -> None:
+    """An attestation's period: ordered, over by ``today``, three years at most (ValidationFailed)."""
     if start > end:
         raise ValidationFailed(_l("La date de début doit précéder la date de fin."), field="start")
     if end > today:
         raise ValidationFailed(_l("La période ne peut pas finir après aujourd'hui."), field="end")
     if (end - start).days > ATTESTATION_MAX_DAYS:
         raise ValidationFailed(_l("Une attestation couvre au plus trois ans."), field="start")
+
+
+def issue_volunteering_attestation(
+    tenant: Tenant, user: User, *, start: date, end: date, now: datetime, zone: str,
+) -> VolunteeringAttestation:
+    """Freeze this person's volunteering figures for [start, end] into an attestation."""
+    check_volunteering_period(start, end, today=now.astimezone(metrics.ZoneInfo(zone)).date())
     record = metrics.volunteering_of(user.id, tenant.id, metrics.Period(start, end, zone), now=now)
     if not (record.volunteer_hours or record.training_sessions or record.modules_completed):
         raise ValidationFailed(_l("Aucune activité enregistrée sur cette période : choisissez une autre période."),

@@ -1,5 +1,8 @@
 """Public verification of an attestation: ``/verify/<code>``.
 
+A code is looked up among training attestations, then among volunteering
+attestations (``impact``), which carry codes of the same kind.
+
 Anyone holding an attestation (an employer, a partner structure) can check
 it here. The page shows what the attestation states and whether it was
 withdrawn, never why (the reason is the person's business). The page names
@@ -17,6 +20,7 @@ from werkzeug.wrappers import Response
 from volunteer_platform.auth.permissions import public
 from volunteer_platform.errors import NotFound
 from volunteer_platform.extensions import db
+from volunteer_platform.impact import services as impact_services
 from volunteer_platform.tenants.models import Tenant
 from volunteer_platform.training import services
 from volunteer_platform.training.pdf import grouped_code, local_date
@@ -60,7 +64,7 @@ def attestation(code: str) -> Any:
             raise NotFound("not found")
         found = services.attestation_by_code(code)
     except NotFound:
-        return render_template("training/verification/unknown.html", code=code), 404
+        return _volunteering(code)
     tenant = db.session.get(Tenant, found.tenant_id)
     assert tenant is not None  # a non-null foreign key
     if found.module_version is not None:
@@ -73,6 +77,26 @@ def attestation(code: str) -> Any:
         tenant=tenant,
         kind=kind,
         title=title,
+        code=grouped_code(found.code),
+        issued_on=local_date(found.issued_at, tenant.timezone),
+        withdrawn_on=local_date(found.withdrawn_at, tenant.timezone) if found.withdrawn_at else None,
+    )
+
+
+def _volunteering(code: str) -> Any:
+    """A volunteering attestation (``impact``) has a code of the same kind: its page, or "not found"."""
+    try:
+        if len(code) > MAX_CODE_LENGTH:
+            raise NotFound("not found")
+        found = impact_services.volunteering_attestation_by_code(code)
+    except NotFound:
+        return render_template("training/verification/unknown.html", code=code), 404
+    tenant = db.session.get(Tenant, found.tenant_id)
+    assert tenant is not None  # a non-null foreign key
+    return render_template(
+        "training/verification/volunteering.html",
+        attestation=found,
+        tenant=tenant,
         code=grouped_code(found.code),
         issued_on=local_date(found.issued_at, tenant.timezone),
         withdrawn_on=local_date(found.withdrawn_at, tenant.timezone) if found.withdrawn_at else None,
