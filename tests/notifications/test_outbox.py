@@ -172,3 +172,57 @@ def test_attachments_are_delivered(app, smtp_server):
     parts = [p for p in message.walk() if p.get_filename() == "atelier.ics"]
     assert parts and parts[0].get_content_type() == "text/calendar"
     assert b"BEGIN:VCALENDAR" in parts[0].get_payload(decode=True)
+
+
+def test_an_smtp_outage_keeps_messages_pending_then_each_is_sent_exactly_once(app):
+    """The server is down: nothing is lost. It comes back: every message goes once, and
+    running the sender again (or two senders at once) sends nothing twice."""
+    import threading
+
+    port = closed_port()
+    now = utcnow()
+    for n in range(4):
+        queue_email(f"p{n}@example.org", f"Message {n}", "Corps", now=now)
+    db.session.commit()
+    transport = SmtpTransport(host="127.0.0.1", port=port, use_tls=False, timeout=2)
+
+    while (email := next_due_email(now=now)) is not None:
+        assert deliver(email, transport, sender="x@example.org", now=now, max_attempts=6) is Outcome.RETRY
+        db.session.commit()
+    db.session.rollback()  # a fresh snapshot: the senders committed in their own sessions
+    assert {e.status for e in db.session.scalars(select(OutboxEmail))} == {OutboxStatus.PENDING}
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        later = now + timedelta(minutes=5)
+
+        def sender() -> None:
+            with app.app_context():
+                while (email := next_due_email(now=later)) is not None:
+                    deliver(email, transport, sender="x@example.org", now=later, max_attempts=6)
+                    db.session.commit()
+                db.session.remove()
+
+        errors: list[BaseException] = []
+
+        def guarded() -> None:
+            try:
+                sender()
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=guarded) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not errors, errors
+        sender()  # and once more, afterwards: nothing left to send
+    finally:
+        controller.stop()
+    recipients = sorted(rcpt[0] for _from, rcpt, _content in inbox.messages)
+    assert recipients == [f"p{n}@example.org" for n in range(4)]
+    db.session.rollback()  # a fresh snapshot: the senders committed in their own sessions
+    assert {e.status for e in db.session.scalars(select(OutboxEmail))} == {OutboxStatus.SENT}
