@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from volunteer_platform.auth.services import create_user, join_tenant
 from volunteer_platform.db import utcnow
 from volunteer_platform.extensions import db
+from volunteer_platform.impact.demo_content import seed_impact_demo
 from volunteer_platform.tenants.models import Role, Tenant, TenantKind
 from volunteer_platform.tenants.services import create_site, create_tenant, update_membership
 from volunteer_platform.scheduling.demo_content import seed_scheduling_demo
@@ -133,6 +134,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD) -> list[tuple[str, str]]:
     logins.append((multi.email, "volunteer at ccas-bethune and passerelle-lens"))
     seed_training_demo(tenants, supervisor, now=now)
     seed_scheduling_demo(tenants, now=now)
+    seed_impact_demo(tenants, now=now)
     return logins
 
 

@@ -248,6 +248,22 @@ def test_in_person_attendance_is_required_when_the_module_says_so(app):
     assert queries.module_progress(user, version).completed_at is not None
 
 
+def test_attending_a_shared_modules_session_in_two_structures_records_it_once(app):
+    from tests.factories import make_membership
+    from volunteer_platform.training.models import InPersonAttendance
+
+    first, second = make_tenant(), make_tenant()
+    user = make_member(first)
+    make_membership(second, user)
+    module = build_module(None, questions=0, requires_attendance=True)
+    kept = services.record_attendance(first, user, module, attended_on=NOW.date(), recorded_by=None, now=NOW)
+    again = services.record_attendance(second, user, module, attended_on=NOW.date() + timedelta(days=7),
+                                       recorded_by=None, now=NOW)
+    db.session.commit()
+    assert again.id == kept.id
+    assert db.session.scalar(select(func.count(InPersonAttendance.id))) == 1
+
+
 def test_a_due_date_before_today_in_the_structure_is_refused(app):
     tenant = make_tenant(timezone="Europe/Paris")
     user = make_member(tenant)

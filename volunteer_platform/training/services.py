@@ -557,12 +557,16 @@ def record_attendance(
     tenant: Tenant, user: User, module: Module, *, attended_on: date, recorded_by: User | None, now: datetime,
 ) -> InPersonAttendance:
     """Record that a member attended the in-person session of a module, and
-    complete the module if that was the missing step."""
+    complete the module if that was the missing step.
+
+    One record per person and module, whichever structure held the session: a
+    volunteer of two structures who attends a shared module's session in both
+    keeps the first record (the requirement is met once, anywhere).
+    """
     queries.get_visible(Module, module.id, tenant)
     attendance = db.session.scalars(
         select(InPersonAttendance).where(
-            InPersonAttendance.tenant_id == tenant.id, InPersonAttendance.user_id == user.id,
-            InPersonAttendance.module_id == module.id,
+            InPersonAttendance.user_id == user.id, InPersonAttendance.module_id == module.id,
         )
     ).first()
     if attendance is None:
