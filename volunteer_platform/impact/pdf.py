@@ -36,13 +36,11 @@ from volunteer_platform.training.pdf import (
     TEXT_WIDTH,
     WITHDRAWN,
     _frame,
-    _hard_wrap,
     _Page,
     _printable,
-    _qr_code,
     _withdrawn_watermark,
     french_date,
-    grouped_code,
+    verification_box,
     verification_url,
 )
 
@@ -159,35 +157,7 @@ def _module_titles(page: _Sheet, titles: list[str], *, room: float) -> None:
 
 
 def _verification_box(canvas: Canvas, code: str, url: str) -> None:
-    """The box at the bottom of the page: the code, the address to check it, and its QR code
-    (the same box as on a training attestation)."""
-    box_x, box_y = MARGIN + 10 * mm, BOX_BOTTOM
-    box_w, box_h = PAGE_WIDTH - 2 * box_x, BOX_HEIGHT
-    qr_size = 36 * mm
-    canvas.setStrokeColor(BRAND)
-    canvas.setLineWidth(1)
-    canvas.roundRect(box_x, box_y, box_w, box_h, 3 * mm)
-    _qr_code(canvas, url, x=box_x + box_w - qr_size - 4 * mm, y=box_y + (box_h - qr_size) / 2, size=qr_size)
-    text_x = box_x + 6 * mm
-    text_width = box_w - qr_size - 16 * mm
-    line_y = box_y + box_h - 9 * mm
-    canvas.setFillColor(colors.black)
-    canvas.setFont("Helvetica-Bold", 12)
-    canvas.drawString(text_x, line_y, "Vérifier cette attestation")
-    line_y -= 7 * mm
-    canvas.setFont("Helvetica", 10)
-    canvas.drawString(text_x, line_y, "Code de vérification :")
-    line_y -= 6 * mm
-    canvas.setFont("Courier-Bold", 12)
-    canvas.drawString(text_x, line_y, grouped_code(code))
-    line_y -= 7 * mm
-    canvas.setFont("Helvetica", 10)
-    canvas.drawString(text_x, line_y, "Sur Internet, ouvrez l'adresse ci-dessous ou scannez le code :")
-    canvas.setFont("Helvetica", 9)
-    for line in _hard_wrap(url, "Helvetica", 9, text_width):
-        line_y -= 5 * mm
-        canvas.drawString(text_x, line_y, line)
-    canvas.linkURL(url, (box_x, box_y, box_x + box_w, box_y + box_h), relative=0)
+    verification_box(canvas, code, url, bottom=BOX_BOTTOM, height=BOX_HEIGHT, compact=True)
 
 
 def volunteering_attestation_pdf(attestation: VolunteeringAttestation, *, base_url: str) -> bytes:

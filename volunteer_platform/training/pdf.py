@@ -157,6 +157,42 @@ def _subject(attestation: Attestation) -> tuple[str, str, str | None]:
     return "a suivi et validé le parcours de formation", attestation.path.title, details
 
 
+def verification_box(canvas: Canvas, code: str, url: str, *, bottom: float, height: float,
+                     compact: bool = False) -> None:
+    """The box at the bottom of an attestation: the code, the address to check it and its
+    QR code (training and volunteering attestations). ``compact`` tightens it a little for
+    a page with more text above."""
+    gap = 7 * mm if compact else 8 * mm
+    qr_size = 36 * mm if compact else 38 * mm
+    box_x = MARGIN + 10 * mm
+    box_w = PAGE_WIDTH - 2 * box_x
+    canvas.setStrokeColor(BRAND)
+    canvas.setLineWidth(1)
+    canvas.roundRect(box_x, bottom, box_w, height, 3 * mm)
+    qr_margin = 4 * mm if compact else 5 * mm
+    _qr_code(canvas, url, x=box_x + box_w - qr_size - qr_margin, y=bottom + (height - qr_size) / 2, size=qr_size)
+    text_x = box_x + 6 * mm
+    text_width = box_w - qr_size - 16 * mm
+    line_y = bottom + height - (9 * mm if compact else 10 * mm)
+    canvas.setFillColor(colors.black)
+    canvas.setFont("Helvetica-Bold", 12)
+    canvas.drawString(text_x, line_y, "Vérifier cette attestation")
+    line_y -= gap
+    canvas.setFont("Helvetica", 10)
+    canvas.drawString(text_x, line_y, "Code de vérification :")
+    line_y -= 6 * mm
+    canvas.setFont("Courier-Bold", 12)
+    canvas.drawString(text_x, line_y, grouped_code(code))
+    line_y -= gap
+    canvas.setFont("Helvetica", 10)
+    canvas.drawString(text_x, line_y, "Sur Internet, ouvrez l'adresse ci-dessous ou scannez le code :")
+    canvas.setFont("Helvetica", 9)
+    for line in _hard_wrap(url, "Helvetica", 9, text_width):
+        line_y -= 5 * mm
+        canvas.drawString(text_x, line_y, line)
+    canvas.linkURL(url, (box_x, bottom, box_x + box_w, bottom + height), relative=0)
+
+
 def attestation_pdf(attestation: Attestation, *, base_url: str) -> bytes:
     """The attestation as an A4 PDF; a withdrawn one says so in large letters."""
     tenant = db.session.get(Tenant, attestation.tenant_id)
@@ -205,34 +241,7 @@ def attestation_pdf(attestation: Attestation, *, base_url: str) -> bytes:
     page.centred("Fait pour servir et valoir ce que de droit.", size=11, colour=MUTED)
     page.centred(f"Délivrée par : {tenant.name}", size=11, colour=MUTED)
 
-    # The verification box, at the bottom of the page.
-    box_x, box_y = MARGIN + 10 * mm, MARGIN + 12 * mm
-    box_w, box_h = PAGE_WIDTH - 2 * box_x, 48 * mm
-    qr_size = 38 * mm
-    canvas.setStrokeColor(BRAND)
-    canvas.setLineWidth(1)
-    canvas.roundRect(box_x, box_y, box_w, box_h, 3 * mm)
-    _qr_code(canvas, url, x=box_x + box_w - qr_size - 5 * mm, y=box_y + (box_h - qr_size) / 2, size=qr_size)
-    text_x = box_x + 6 * mm
-    text_width = box_w - qr_size - 16 * mm
-    line_y = box_y + box_h - 10 * mm
-    canvas.setFillColor(colors.black)
-    canvas.setFont("Helvetica-Bold", 12)
-    canvas.drawString(text_x, line_y, "Vérifier cette attestation")
-    line_y -= 8 * mm
-    canvas.setFont("Helvetica", 10)
-    canvas.drawString(text_x, line_y, "Code de vérification :")
-    line_y -= 6 * mm
-    canvas.setFont("Courier-Bold", 12)
-    canvas.drawString(text_x, line_y, grouped_code(attestation.code))
-    line_y -= 8 * mm
-    canvas.setFont("Helvetica", 10)
-    canvas.drawString(text_x, line_y, "Sur Internet, ouvrez l'adresse ci-dessous ou scannez le code :")
-    canvas.setFont("Helvetica", 9)
-    for line in _hard_wrap(url, "Helvetica", 9, text_width):
-        line_y -= 5 * mm
-        canvas.drawString(text_x, line_y, line)
-    canvas.linkURL(url, (box_x, box_y, box_x + box_w, box_y + box_h), relative=0)
+    verification_box(canvas, attestation.code, url, bottom=MARGIN + 12 * mm, height=48 * mm)
 
     canvas.showPage()
     canvas.save()
