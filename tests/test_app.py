@@ -7,7 +7,7 @@ import stat
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import make_member
+from tests.factories import PASSWORD, make_member
 from volunteer_platform.auth.models import User
 from volunteer_platform.config import ConfigError, load_config
 from volunteer_platform.demo import DEMO_PASSWORD
@@ -60,6 +60,25 @@ def test_production_cookies_are_secure(tmp_path):
     )
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
     assert config["SESSION_COOKIE_HTTPONLY"] and config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_a_production_response_sets_hsts_and_secure_cookies(database_url, tenant_a):
+    from volunteer_platform import create_app
+    from tests.conftest import test_environ as environ_for
+
+    production = create_app({
+        "ENVIRON": environ_for(database_url, APP_ENV="production", SECRET_KEY="p" * 40,
+                               BASE_URL="https://aidants.example.org"),
+        "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+    })
+    make_member(tenant_a, "volunteer", email="prod@example.org")
+    client = production.test_client()
+    response = client.post("/login", data={"email": "prod@example.org", "password": PASSWORD},
+                           base_url="https://aidants.example.org")
+    assert response.status_code == 302
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
 # --- demo data ---------------------------------------------------------------------
