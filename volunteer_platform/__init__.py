@@ -27,6 +27,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(overrides)
 
     _init_extensions(app)
+    from volunteer_platform.web import register_converters
+
+    register_converters(app)
     _register_blueprints(app)
     _register_commands(app)
 

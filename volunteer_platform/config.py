@@ -106,6 +106,10 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "PREFERRED_URL_SCHEME": "https" if is_production else "http",
         # CSRF tokens stay valid as long as the session: no time limit that loses input.
         "WTF_CSRF_TIME_LIMIT": None,
+        # Request bodies: 1 MiB is ten times the longest form (a 100 000-character lesson);
+        # bigger ones get the 413 page before anything reads them. The lesson pages, which
+        # take a file, raise their own cap (training/views/authoring.py).
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         # Rate limits: counted in the app's own database by default, so every
         # gunicorn worker shares them (core/ratelimit.py); redis://… also works.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or f"sql+{database_url}",

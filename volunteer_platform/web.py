@@ -6,13 +6,14 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Flask, flash, g, has_request_context, render_template, request
+from flask import Flask, abort, flash, g, has_request_context, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug import exceptions as werkzeug_exceptions
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
 from volunteer_platform.auth.permissions import enforce_access, has_role
 from volunteer_platform.errors import DomainError, NotFound
@@ -25,8 +26,71 @@ CSP = (
 )
 
 
+# The largest id a table can hold (ids are 32-bit integers in PostgreSQL).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in addresses: a number no id column can hold is no page at all
+    (404), instead of an overflow in the database driver (a 500 on SQLite)."""
+
+    regex = r"\d{1,10}"  # longer is over MAX_ID: no rule matches, whatever its methods
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = MAX_ID, signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def register_converters(app: Flask) -> None:
+    """Before any blueprint: rules bind their converters when they are added."""
+    app.url_map.converters["int"] = IdConverter
+
+
+def _nul_in(values: Any) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in vals) for key, vals in values.lists())
+
+
+def _refuse_nul_byte() -> Any:
+    return (
+        render_template(
+            "errors/error.html",
+            code=400,
+            title=_("Caractère non autorisé"),
+            message=_("Le texte envoyé contient un caractère invisible qui n'est pas accepté. Rien n'a été "
+                      "enregistré : revenez en arrière, retapez le texte au lieu de le coller, puis "
+                      "recommencez."),
+        ),
+        400,
+    )
+
+
+def refuse_nul_in_address(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A NUL byte is never typed by a person, and PostgreSQL refuses it in text
+    (SQLite would store it): refuse it in the address (the structure's name in it
+    is looked up before any other hook runs) and in the query string."""
+    if "\x00" in request.path or _nul_in(request.args):
+        abort(400, description="nul")
+
+
+def refuse_nul_in_form() -> Any:
+    """The same for the fields and file names of a posted form. (After the
+    blueprints' own size caps: reading the body here must respect them.)"""
+    if request.method == "GET" or request.mimetype not in ("application/x-www-form-urlencoded",
+                                                           "multipart/form-data"):
+        return None
+    try:
+        form, files = request.form, request.files
+    except RequestEntityTooLarge:
+        return None  # the view, or the 413 page, says so
+    if _nul_in(form) or any("\x00" in (f.filename or "") for f in files.values()):
+        return _refuse_nul_byte()
+    return None
+
+
 def register_web_hooks(app: Flask) -> None:
+    app.url_value_preprocessor(refuse_nul_in_address)
     app.before_request(enforce_access)
+    app.before_request(refuse_nul_in_form)
 
     @app.after_request
     def security_headers(response: Any) -> Any:
@@ -41,6 +105,16 @@ def register_web_hooks(app: Flask) -> None:
         if current_user.is_authenticated and response.mimetype == "text/html":
             headers["Cache-Control"] = "no-store"
         return response
+
+    @app.template_filter("capfirst")
+    def capfirst(value: Any) -> Any:
+        """Upper-case the first letter only ("lundi 2 mars" → "Lundi 2 mars"). Jinja's
+        ``capitalize`` lower-cases the rest, which breaks English dates ("Monday 2 march")."""
+        from markupsafe import Markup
+
+        text = str(value)
+        text = text[:1].upper() + text[1:]
+        return Markup(text) if isinstance(value, Markup) else text
 
     @app.context_processor
     def template_globals() -> dict[str, Any]:
@@ -90,19 +164,23 @@ def register_web_hooks(app: Flask) -> None:
     def http_error(error: HTTPException) -> Any:
         if request.path.startswith("/static/"):
             return error
+        if error.code == 400 and error.description == "nul":
+            return _refuse_nul_byte()
         titles = {
             400: _("Requête incorrecte"),
             403: _("Accès refusé"),
             404: _("Page introuvable"),
             405: _("Méthode non autorisée"),
             410: _("Lien expiré"),
-            413: _("Fichier trop volumineux"),
+            413: _("Envoi trop volumineux"),
             429: _("Trop de tentatives"),
         }
         messages = {
             403: _("Vous n'avez pas les droits nécessaires pour cette page."),
             404: _("Cette page n'existe pas ou n'est plus disponible."),
-            413: _("Le fichier envoyé est trop volumineux. Choisissez un fichier plus petit."),
+            413: _("Ce que vous avez envoyé est trop volumineux (un fichier ou un texte trop long). Rien n'a "
+                   "été enregistré : choisissez un fichier plus petit ou raccourcissez le texte, puis "
+                   "recommencez."),
             429: _("Trop de tentatives en peu de temps. Patientez quelques minutes puis réessayez."),
         }
         code = error.code or 500

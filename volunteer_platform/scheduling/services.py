@@ -617,6 +617,9 @@ def _name_taken(names: list[str], name: str) -> bool:
     return any(other.casefold() == wanted for other in names)
 
 
+MAX_ROOM_CAPACITY = 1000  # more is a typing mistake (and no integer column holds any number)
+
+
 def _room_fields(
     tenant: Tenant, room: Room | None, *, site_id: int, name: str, capacity: int, equipment: list[str],
 ) -> tuple[int, str, int, list[str]]:
@@ -628,6 +631,8 @@ def _room_fields(
         raise ValidationFailed(_l("Le nom compte au plus 200 caractères."), field="name")
     if capacity is None or capacity < 1:
         raise ValidationFailed(_l("La salle doit avoir au moins 1 place."), field="capacity")
+    if capacity > MAX_ROOM_CAPACITY:
+        raise ValidationFailed(_l("Une salle compte au plus %(n)s places.", n=MAX_ROOM_CAPACITY), field="capacity")
     unknown = [e for e in equipment if e not in Equipment._value2member_map_]
     if unknown:
         raise ValidationFailed(_l("Équipement inconnu."), field="equipment")
@@ -656,7 +661,7 @@ def create_room(
     """Add a room to one of the structure's sites.
 
     Rules: the site is the structure's (NotFound otherwise); a name; at least
-    one place; known equipment; no other room of that site with the same name
+    one place and at most MAX_ROOM_CAPACITY; known equipment; no other room of that site with the same name
     (case-insensitive). Raises ValidationFailed on the field at fault.
     """
     site_id, name, capacity, equipment = _room_fields(

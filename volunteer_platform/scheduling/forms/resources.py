@@ -23,12 +23,13 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from volunteer_platform.extensions import db
 from volunteer_platform.forms import REQUIRED, strip_filter
 from volunteer_platform.scheduling.models import EQUIPMENT_LABELS, Room
+from volunteer_platform.scheduling.services import MAX_ROOM_CAPACITY
 from volunteer_platform.tenants.models import Site, Tenant
 from volunteer_platform.tenants.scoping import tenant_select
 from volunteer_platform.tenants.services import sites_of
@@ -41,6 +42,27 @@ WEEKDAY_NAMES = (
     _l("Lundi"), _l("Mardi"), _l("Mercredi"), _l("Jeudi"), _l("Vendredi"), _l("Samedi"), _l("Dimanche"),
 )
 SLOTS = (1, 2)  # up to two opening intervals a day (morning and afternoon)
+
+
+class WholeNumberField(IntegerField):
+    """An integer field whose refusal of "beaucoup" or "12,5" is this page's French message."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(str(INVALID_NUMBER)) from error
+
+
+def at_most(high: int, message: Any) -> Any:
+    """Like NumberRange(max=…), but silent when the value is not a number at all
+    (already said). The lower bound is the service's rule (its own message)."""
+
+    def check(form: Any, field: Any) -> None:
+        if field.data is not None and field.data > high:
+            raise ValidationError(str(message))
+
+    return check
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -63,11 +85,12 @@ class RoomForm(FlaskForm):
         filters=[strip_filter],
         validators=[DataRequired(REQUIRED), Length(max=200)],
     )
-    capacity = IntegerField(
+    capacity = WholeNumberField(
         _l("Nombre de places"),
         description=_l("Le nombre de personnes que la salle peut accueillir."),
-        validators=[InputRequired(INVALID_NUMBER)],
-        render_kw={"inputmode": "numeric", "min": 1},
+        validators=[InputRequired(INVALID_NUMBER),
+                    at_most(MAX_ROOM_CAPACITY, _l("Une salle compte au plus %(n)s places.", n=MAX_ROOM_CAPACITY))],
+        render_kw={"inputmode": "numeric", "min": 1, "max": MAX_ROOM_CAPACITY},
     )
     equipment = MultiCheckboxField(_l("Équipement"))
     is_active = BooleanField(

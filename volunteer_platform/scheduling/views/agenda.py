@@ -32,12 +32,12 @@ from volunteer_platform.scheduling.forms.agenda import (
     EditEventForm,
     NewEventForm,
 )
-from volunteer_platform.scheduling.models import Event, EventKind
+from volunteer_platform.scheduling.models import Event, EventKind, EventStatus
 from volunteer_platform.scheduling.services import ConflictList, OccurrenceCheck
 from volunteer_platform.scheduling.views import bp
 from volunteer_platform.scheduling.views import external as external_views
 from volunteer_platform.tenants.models import Role
-from volunteer_platform.tenants.scoping import get_in_tenant_or_404
+from volunteer_platform.tenants.scoping import get_in_tenant_or_404, tenant_select
 from volunteer_platform.training import queries as training_queries
 from volunteer_platform.training.models import Qualification
 
@@ -226,6 +226,11 @@ def event_new() -> Any:
     if not form.validate_on_submit():
         return _new_page(form, status=form_status(form))
     fields, rule, now = form.event_fields(), form.rule(), utcnow()
+    twin = _same_event(fields)
+    if twin is not None:  # the form sent twice (a double click, "back" then "send" again)
+        flash(_("Cet événement est déjà dans l'agenda : le formulaire a sans doute été envoyé deux fois. "
+                "Rien n'a été ajouté."), "info")
+        return redirect(url_for("scheduling.event", event_id=twin.id))
     try:
         if rule is None:
             created = services.create_event(g.tenant, fields, created_by=_me(), now=now)
@@ -258,6 +263,22 @@ def event_new() -> Any:
     else:
         flash(_("La série « %(title)s » est dans l'agenda : %(n)s dates.", title=created.title, n=count), "success")
     return redirect(url_for("scheduling.event", event_id=created.id))
+
+
+def _same_event(fields: services.EventFields) -> Event | None:
+    """A scheduled event of the structure identical to the one (or to the first
+    date of the series) being created: same kind, title, times, room and trainer."""
+
+    def same(column: Any, value: Any) -> Any:
+        return column.is_(None) if value is None else column == value
+
+    return db.session.scalars(
+        tenant_select(Event, g.tenant).where(
+            Event.kind == fields.kind, Event.title == fields.title.strip(), Event.starts_at == fields.starts_at,
+            Event.ends_at == fields.ends_at, same(Event.room_id, fields.room_id),
+            same(Event.trainer_id, fields.trainer_id), Event.status != EventStatus.CANCELLED,
+        ).limit(1)
+    ).first()
 
 
 # --- editing ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, g, render_template, request, url_for
+from flask import Response, abort, flash, g, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -190,8 +190,13 @@ def _person_page(membership: Membership, *, status: int = 200, failed: tuple[str
             qualification_form = form
         else:
             shown = {"award": award_forms, "attestation": attestation_forms, "attendance": attendance_forms}[kind]
-            if ident in shown:  # not when the record was already withdrawn or attended
+            if ident in shown:
                 shown[ident] = form
+            elif form.errors:  # withdrawn or attended meanwhile (or sent twice): its form is gone, say so
+                flash({"award": _("Cette qualification est déjà retirée : rien n'a été modifié."),
+                       "attestation": _("Cette attestation est déjà retirée : rien n'a été modifié."),
+                       "attendance": _("Cette présence est déjà enregistrée : rien n'a été modifié.")}[kind],
+                      "info")
     return render_template(
         "training/coordination/person.html",
         membership=membership, person=membership.user, training=training, now=utcnow(),
