@@ -9,13 +9,13 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test security-check test-sqlite test-postgres install translations extract-messages db-upgrade seed-demo clean
+.PHONY: run test security-check browser test-sqlite test-postgres install translations extract-messages db-upgrade seed-demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,browser]'
 	touch $@
 
 install: $(STAMP) translations
@@ -41,8 +41,12 @@ run: seed-demo
 	$(BIN)/flask send-emails --every 5 & mailer=$$!; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-test: install security-check
-	bash scripts/run-tests.sh
+test: install security-check browser
+	REQUIRE_BROWSER=1 bash scripts/run-tests.sh
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	bash scripts/install-browser.sh
 
 # Static security analysis of the package: any finding of high severity fails the build.
 security-check: $(STAMP)

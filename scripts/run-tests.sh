@@ -47,5 +47,6 @@ as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
 as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres vp_test
 
 echo "=== Test suite on PostgreSQL ($("$PG_BIN/postgres" --version), port $PG_PORT) ==="
+# The browser tests ran on SQLite above: they test pages, not the database.
 TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/vp_test" \
-  "$PYTEST" -q -p no:cacheprovider "$@"
+  "$PYTEST" -q -p no:cacheprovider -m "not browser" "$@"
