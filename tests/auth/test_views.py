@@ -322,3 +322,16 @@ def test_a_request_that_fails_after_queueing_an_email_sends_nothing(app, databas
     assert "Rien n'a été enregistré." in page_text(response)
     assert outbox() == []
     assert db.session.scalars(select(PasswordReset)).all() == []
+
+
+def test_a_language_chosen_before_signing_in_is_kept_on_the_account(client, tenant_a):
+    from volunteer_platform.auth.models import User
+
+    user = make_member(tenant_a, "volunteer", email="lina@example.org")
+    assert user.locale is None
+    client.post("/language", data={"language": "en", "next": "/login"})
+    response = client.post("/login", data={"email": "lina@example.org", "password": PASSWORD})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, user.id).locale == "en"
+    assert "My account" in page_text(client.get("/account"))

@@ -176,6 +176,18 @@ def test_issuing_freezes_the_hand_computed_figures_and_goes_back_to_the_list(cli
     assert "Du 1 mars 2026 au 31 mars 2026" in text
 
 
+def test_issuing_the_same_period_twice_gives_the_same_attestation(client, login_as, march, coordinator_a):
+    from sqlalchemy import func, select
+
+    from volunteer_platform.impact.models import VolunteeringAttestation
+
+    login_as(march)
+    assert client.post(f"{A}/attestations", data=MARCH).status_code == 302
+    assert client.post(f"{A}/attestations", data=MARCH).status_code == 302  # a double click
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(VolunteeringAttestation.id))) == 1
+
+
 def test_the_attestation_is_in_french_whatever_the_language_of_the_page(client, login_as, march):
     march.locale = "en"
     db.session.commit()

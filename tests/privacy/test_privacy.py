@@ -294,3 +294,14 @@ def test_privacy_notice_is_public(client):
     assert response.status_code == 200
     text = page_text(response)
     assert "Combien de temps" in text and "CNIL" in text
+
+
+def test_the_member_page_offers_anonymisation_once_the_person_has_left(client, login_as, tenant_a, coordinator_a):
+    leaver = make_user(full_name="Léa Partie")
+    membership = make_membership(tenant_a, leaver)
+    login_as(coordinator_a)
+    action = f"/structure-a/privacy/members/{membership.id}/anonymise"
+    assert action not in client.get(f"/structure-a/members/{membership.id}").get_data(as_text=True)
+    membership.is_active = False
+    db.session.commit()
+    assert action in client.get(f"/structure-a/members/{membership.id}").get_data(as_text=True)

@@ -61,8 +61,15 @@ def login() -> Any:
             # Same words whether the address is unknown or the password wrong.
             form.password.errors.append(_("Adresse e-mail ou mot de passe incorrect."))
         else:
+            # A language chosen on the way in (the switch works before signing in) is the
+            # person's latest choice: keep it on the account, for their other devices too.
+            chosen = session.get("locale")
+            if chosen in current_app.config["LANGUAGES"]:
+                user.locale = chosen
             db.session.commit()
             start_session(user, remember=form.remember.data)
+            if chosen in current_app.config["LANGUAGES"]:
+                session["locale"] = chosen
             return redirect(safe_next(request.args.get("next")) or url_for("core.home"))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
 

@@ -338,17 +338,26 @@ def issue_volunteering_attestation(
     if not (record.volunteer_hours or record.training_sessions or record.modules_completed):
         raise ValidationFailed(_l("Aucune activité enregistrée sur cette période : choisissez une autre période."),
                                field="start")
+    figures = {
+        "volunteer_hours": record.volunteer_hours,
+        "shifts": record.shifts,
+        "training_sessions": record.training_sessions,
+        "training_hours": record.training_hours,
+        "modules_completed": record.modules_completed,
+    }
+    # The same request again (a double click, a reload): the attestation already issued, not a twin.
+    for existing in db.session.scalars(select(VolunteeringAttestation).where(
+        VolunteeringAttestation.tenant_id == tenant.id, VolunteeringAttestation.user_id == user.id,
+        VolunteeringAttestation.period_start == start, VolunteeringAttestation.period_end == end,
+        VolunteeringAttestation.withdrawn_at.is_(None),
+    )):
+        if existing.figures == figures:
+            return existing
     name, role = signatory_of(tenant)
     attestation = VolunteeringAttestation(
         tenant_id=tenant.id, code=new_attestation_code(), user_id=user.id, holder_name=user.full_name,
         period_start=start, period_end=end, signatory_name=name, signatory_role=role, issued_at=now,
-        figures={
-            "volunteer_hours": record.volunteer_hours,
-            "shifts": record.shifts,
-            "training_sessions": record.training_sessions,
-            "training_hours": record.training_hours,
-            "modules_completed": record.modules_completed,
-        },
+        figures=figures,
     )
     db.session.add(attestation)
     db.session.flush()
