@@ -9,7 +9,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test security-check browser test-sqlite test-postgres install translations extract-messages db-upgrade seed-demo clean
+.PHONY: run test security-check browser bench test-sqlite test-postgres install translations extract-messages db-upgrade seed-demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,15 @@ test-sqlite: install
 
 test-postgres: install
 	bash scripts/run-tests.sh --postgres-only
+
+# The national-scale benchmark (bench/README.md). Needs a PostgreSQL server: point
+# BENCH_DATABASE_URL at an empty database (the generator fills it once, ~15 min).
+BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:55432/vp_bench
+BENCH_SCALE ?= national
+bench: install
+	$(BIN)/python bench/generate.py --if-empty --scale $(BENCH_SCALE) --database-url $(BENCH_DATABASE_URL)
+	$(BIN)/python bench/run.py --database-url $(BENCH_DATABASE_URL)
+	$(BIN)/python bench/explain_conflict.py --database-url $(BENCH_DATABASE_URL)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

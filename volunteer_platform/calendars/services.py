@@ -19,8 +19,10 @@ function that makes an event's address.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import operator
 import re
 import secrets
 import threading
@@ -353,14 +355,27 @@ def signature(rows: list[FeedRow], spec: FeedSpec) -> str:
     spec: equal signatures give equal bytes (``build_feed`` reads nothing else)."""
     digest = hashlib.sha256(repr((spec.name, spec.timezone, spec.description, spec.reader_id,
                                   spec.show_structure, spec.event_url is None)).encode())
+    # The same structure, room, site and series come back on many rows: each
+    # object's values are read once (this runs on every poll, 304s included).
+    seen: dict[int, bytes] = {}
     for row in rows:
         for obj in (row.event, row.tenant, row.room, row.site, row.series, row.enrolment):
             if obj is None:
                 digest.update(b"\x00")
-            else:
-                values = tuple(getattr(obj, attr.key) for attr in sa_inspect(obj).mapper.column_attrs)
-                digest.update(repr(values).encode())
+                continue
+            encoded = seen.get(id(obj))
+            if encoded is None:
+                encoded = seen[id(obj)] = repr(_column_values(type(obj))(obj)).encode()
+            digest.update(encoded)
     return digest.hexdigest()
+
+
+@functools.cache
+def _column_values(model: type) -> Callable[[object], tuple]:
+    """A function giving an object's column values, in mapper order, as a tuple."""
+    keys = [attr.key for attr in sa_inspect(model).column_attrs]
+    getter = operator.attrgetter(*keys)
+    return getter if len(keys) > 1 else lambda obj: (getter(obj),)
 
 
 def feed_bytes(rows: list[FeedRow], spec: FeedSpec, *, cache_key: str | None = None) -> bytes:

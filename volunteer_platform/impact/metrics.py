@@ -39,7 +39,20 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, Select, and_, distinct, func, literal, or_, select, union, union_all
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Select,
+    and_,
+    cast,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from volunteer_platform.db import UTCDateTime
@@ -269,13 +282,17 @@ class _Grouping:
         return self.buckets.c.bucket if self.by_month else tenant_column
 
     def frame(self, stmt: Select, moment: Any, tenant_column: Any) -> Select:
-        stmt = stmt.where(tenant_column.in_(self.tenant_ids))
+        # The period condition also by month, although the buckets cover exactly the
+        # period: PostgreSQL pushes it into subqueries and uses the indexes on the
+        # moment, instead of joining every row of the network with every month.
+        stmt = stmt.where(tenant_column.in_(self.tenant_ids),
+                          moment >= self.period.starts_at, moment < self.period.ends_at)
         if self.by_month:
             return stmt.join(
                 self.buckets,
                 and_(moment >= self.buckets.c.bucket_start, moment < self.buckets.c.bucket_end),
             ).group_by(self.buckets.c.bucket)
-        return stmt.where(moment >= self.period.starts_at, moment < self.period.ends_at).group_by(tenant_column)
+        return stmt.group_by(tenant_column)
 
 
 def _participations():
@@ -349,6 +366,17 @@ def _completions(grouping: _Grouping) -> Iterable[Select]:
         yield name, grouping.frame(stmt, model.completed_at, model.tenant_id)
 
 
+def _framed_enrolments(grouping: _Grouping, kind: EventKind) -> list[Any]:
+    """Conditions keeping an enrolment subquery to the events the outer query counts
+    (the frame's structures and period, one kind): without them it would add up
+    every enrolment of the network for one structure's dashboard (bench/README.md)."""
+    events = select(Event.id).where(
+        Event.tenant_id.in_(grouping.tenant_ids), Event.kind == kind,
+        Event.starts_at >= grouping.period.starts_at, Event.starts_at < grouping.period.ends_at,
+    )
+    return [Enrolment.tenant_id.in_(grouping.tenant_ids), Enrolment.event_id.in_(events)]
+
+
 def _sessions(grouping: _Grouping, now: datetime) -> Select:
     """Sessions held, and attendance recorded / present on them."""
     enrolments = (
@@ -357,7 +385,8 @@ def _sessions(grouping: _Grouping, now: datetime) -> Select:
             func.count(Enrolment.id).filter(Enrolment.attendance.is_not(None)).label("recorded"),
             func.count(Enrolment.id).filter(Enrolment.attendance == Attendance.PRESENT).label("present"),
         )
-        .where(Enrolment.status == EnrolmentStatus.CONFIRMED)
+        .where(Enrolment.status == EnrolmentStatus.CONFIRMED,
+               *_framed_enrolments(grouping, EventKind.TRAINING_SESSION))
         .group_by(Enrolment.event_id)
         .subquery()
     )
@@ -378,7 +407,7 @@ def _sessions(grouping: _Grouping, now: datetime) -> Select:
 def _shifts(grouping: _Grouping) -> Select:
     confirmed = (
         select(Enrolment.event_id.label("event_id"), func.count(Enrolment.id).label("filled"))
-        .where(Enrolment.status == EnrolmentStatus.CONFIRMED)
+        .where(Enrolment.status == EnrolmentStatus.CONFIRMED, *_framed_enrolments(grouping, EventKind.SHIFT))
         .group_by(Enrolment.event_id)
         .subquery()
     )
@@ -435,11 +464,14 @@ def _qualifications(period: Period, tenant_ids: Select, now: datetime) -> Select
     at = min(period.ends_at, now)
     a = QualificationAward
     valid = and_(a.withdrawn_at.is_(None), a.awarded_at <= at, or_(a.expires_at.is_(None), a.expires_at > at))
+    # One number per (person, qualification); BIGINT, or PostgreSQL's 32-bit integers
+    # overflow from user id 2,148 on (found by the national-scale benchmark).
+    pair = cast(a.user_id, BigInteger) * 1_000_000 + a.qualification_id
     return (
         select(
             a.tenant_id,
-            func.count(distinct(a.user_id * 1_000_000 + a.qualification_id)),
-            func.count(distinct(a.user_id * 1_000_000 + a.qualification_id)).filter(
+            func.count(distinct(pair)),
+            func.count(distinct(pair)).filter(
                 a.expires_at <= at + EXPIRING_WITHIN
             ),
         )

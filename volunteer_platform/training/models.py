@@ -286,7 +286,11 @@ class ModuleCompletion(db.Model):
     """A person completed a module version (lessons read, quiz passed, attendance if required)."""
 
     __tablename__ = "module_completion"
-    __table_args__ = (UniqueConstraint("user_id", "version_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "version_id"),
+        # A structure's completions in a period (dashboards; bench/README.md).
+        Index("ix_module_completion_tenant_completed", "tenant_id", "completed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
@@ -337,7 +341,10 @@ class PathStep(db.Model):
 
 class PathCompletion(db.Model):
     __tablename__ = "path_completion"
-    __table_args__ = (UniqueConstraint("user_id", "path_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "path_id"),
+        Index("ix_path_completion_tenant_completed", "tenant_id", "completed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
