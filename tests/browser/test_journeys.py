@@ -1,4 +1,6 @@
-"""End-to-end journeys in Chromium, each on a desktop and on a phone viewport.
+"""End-to-end journeys in Chromium, each with the mouse on a desktop and on a phone
+viewport, and keyboard only (Tab, Shift+Tab, Enter, Space, arrow keys, typing) on
+the desktop viewport — see ``tests/browser/keys.py``.
 
 What is not the point of a journey is seeded with the factories; what is the
 point goes through the real pages, forms (CSRF included) and e-mail links
@@ -9,22 +11,39 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
 
-from tests.browser.conftest import last_email_to, link_in_email, screenshot, sign_in
+from tests.browser.conftest import last_email_to, link_in_email, screenshot
+from tests.browser.keys import Person
 from tests.factories import make_member, make_tenant, make_user
 from tests.impact.test_participation_services import past_session
 from tests.scheduling.factories import enrol_in, local_time, make_event, make_room
 from tests.training.factories import complete_module, make_module, make_qualification
 from volunteer_platform.extensions import db
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # With the mouse at both viewports; keyboard only at the desktop one (the keys are the same on a phone).
+    pytest.mark.parametrize(("viewport", "mode"), [("desktop", "mouse"), ("phone", "mouse"), ("desktop", "keyboard")],
+                            ids=["desktop", "phone", "desktop-keyboard"]),
+]
 
 NEW_PASSWORD = "Un-mot-de-passe-solide-2026!"
+
+
+@pytest.fixture
+def person(page, mode) -> Person:
+    return Person(page, mode)
+
+
+@pytest.fixture
+def open_person(open_context, mode):
+    """``open_person()`` → another person, on another device, acting the same way (mouse or keyboard)."""
+    return lambda **kwargs: Person(open_context(**kwargs), mode)
 
 
 def expect_flash(page, text: str) -> None:
@@ -32,47 +51,44 @@ def expect_flash(page, text: str) -> None:
     assert flash.count() >= 1, f"no message {text!r} on {page.url}: {page.locator('main').inner_text()[:500]}"
 
 
-def accept_invitation(page, email: str, full_name: str) -> None:
+def accept_invitation(person, email: str, full_name: str) -> None:
     """Open the invitation link of the outbox and create the account."""
-    page.goto(link_in_email(last_email_to(email), "/invitations/"))
-    page.get_by_label("Prénom et nom").fill(full_name)
-    page.locator("#password").fill(NEW_PASSWORD)
-    page.locator("#confirm").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Créer mon compte et rejoindre la structure").click()
-    page.wait_for_load_state()
-    assert "/invitations/" not in page.url, page.locator("main").inner_text()[:500]
+    person.goto(link_in_email(last_email_to(email), "/invitations/"))
+    person.fill(person.get_by_label("Prénom et nom"), full_name)
+    person.fill(person.locator("#password"), NEW_PASSWORD)
+    person.fill(person.locator("#confirm"), NEW_PASSWORD)
+    person.activate(person.get_by_role("button", name="Créer mon compte et rejoindre la structure"))
+    assert "/invitations/" not in person.url, person.locator("main").inner_text()[:500]
 
 
 # --- a supervisor creates a structure; its coordinator joins and invites a volunteer ---------------
 
 
-def test_supervisor_creates_a_structure_and_its_coordinator_invites_a_volunteer(page, open_context, viewport):
+def test_supervisor_creates_a_structure_and_its_coordinator_invites_a_volunteer(person, open_person, viewport):
     make_user(email="sam@example.org", full_name="Sam Supervision", is_supervisor=True)
 
-    sign_in(page, "sam@example.org")
-    page.goto("/supervision/structures/new")
-    page.get_by_label("Nom de la structure").fill("Espace numérique de Lens")
-    page.get_by_label("Identifiant dans les adresses web").fill("en-lens")
-    page.get_by_label("Type de structure").select_option(index=1)
-    page.get_by_label("Adresse e-mail du coordinateur ou de la coordinatrice").fill("nadia@example.org")
-    screenshot(page, "journey-structure-new", viewport)
-    page.get_by_role("button", name="Créer la structure").click()
-    page.wait_for_load_state()
-    assert page.locator("h1").inner_text() == "Espace numérique de Lens"
-    assert "nadia@example.org" in page.locator("main").inner_text()  # pending invitation
+    person.sign_in("sam@example.org")
+    person.goto("/supervision/structures/new")
+    person.fill(person.get_by_label("Nom de la structure"), "Espace numérique de Lens")
+    person.fill(person.get_by_label("Identifiant dans les adresses web"), "en-lens")
+    person.select(person.get_by_label("Type de structure"), index=1)
+    person.fill(person.get_by_label("Adresse e-mail du coordinateur ou de la coordinatrice"), "nadia@example.org")
+    screenshot(person, "journey-structure-new", viewport)
+    person.activate(person.get_by_role("button", name="Créer la structure"))
+    assert person.locator("h1").inner_text() == "Espace numérique de Lens"
+    assert "nadia@example.org" in person.locator("main").inner_text()  # pending invitation
 
-    coordinator = open_context()
+    coordinator = open_person()
     accept_invitation(coordinator, "nadia@example.org", "Nadia Coordinatrice")
     coordinator.goto("/en-lens/invitations")
     assert coordinator.locator("h1").inner_text() == "Invitations"
-    coordinator.get_by_label("Adresse e-mail").fill("victor@example.org")
-    coordinator.get_by_label("Rôle").select_option("volunteer")
-    coordinator.get_by_role("button", name="Envoyer l'invitation").click()
-    coordinator.wait_for_load_state()
+    coordinator.fill(coordinator.get_by_label("Adresse e-mail"), "victor@example.org")
+    coordinator.select(coordinator.get_by_label("Rôle"), "volunteer")
+    coordinator.activate(coordinator.get_by_role("button", name="Envoyer l'invitation"))
     assert coordinator.locator("tbody th", has_text="victor@example.org").count() == 1
     screenshot(coordinator, "journey-invitations", viewport)
 
-    volunteer = open_context()
+    volunteer = open_person()
     accept_invitation(volunteer, "victor@example.org", "Victor Bénévole")
     volunteer.goto("/en-lens/")
     assert volunteer.locator("h1").count() == 1
@@ -83,7 +99,7 @@ def test_supervisor_creates_a_structure_and_its_coordinator_invites_a_volunteer(
 
 
 def test_volunteer_trains_then_signs_up_for_a_shift_cancels_and_the_waitlist_gets_the_seat(
-        page, open_context, viewport):
+        person, open_person, viewport):
     tenant = make_tenant(slug="maison", name="Maison solidaire")
     make_member(tenant, "coordinator", email="coralie@example.org", full_name="Coralie Martin")
     qualification = make_qualification(tenant, name="Accueil numérique")
@@ -96,40 +112,36 @@ def test_volunteer_trains_then_signs_up_for_a_shift_cancels_and_the_waitlist_get
     complete_module(waiting, module, tenant)
 
     # The coordinator invites Victor; he creates his account from the e-mail's link.
-    sign_in(page, "coralie@example.org")
-    page.goto("/maison/invitations")
-    page.get_by_label("Adresse e-mail").fill("victor@example.org")
-    page.get_by_role("button", name="Envoyer l'invitation").click()
-    page.wait_for_load_state()
-    expect_flash(page, "victor@example.org")
-    victor = open_context()
+    person.sign_in("coralie@example.org")
+    person.goto("/maison/invitations")
+    person.fill(person.get_by_label("Adresse e-mail"), "victor@example.org")
+    person.activate(person.get_by_role("button", name="Envoyer l'invitation"))
+    expect_flash(person, "victor@example.org")
+    victor = open_person()
     accept_invitation(victor, "victor@example.org", "Victor Bénévole")
 
     # The module: lessons, then the quiz.
     victor.goto(f"/maison/training/modules/{module.id}")
     screenshot(victor, "journey-module", viewport)
-    victor.get_by_role("link", name="Commencer").click()
+    victor.activate(victor.get_by_role("link", name="Commencer"))
     for _ in range(2):
-        victor.get_by_role("button", name="J'ai terminé cette leçon").click()
-        victor.wait_for_load_state()
+        victor.activate(victor.get_by_role("button", name="J'ai terminé cette leçon"))
     if "/quiz" not in victor.url:
         victor.goto(f"/maison/training/modules/{module.id}/quiz")
     screenshot(victor, "journey-quiz", viewport)
-    victor.get_by_label("Choix A1").check()
-    victor.get_by_label("Choix A2").check()
-    victor.get_by_role("button", name="Valider mes réponses").click()
-    victor.wait_for_load_state()
+    victor.check(victor.get_by_label("Choix A1"))
+    victor.check(victor.get_by_label("Choix A2"))
+    victor.activate(victor.get_by_role("button", name="Valider mes réponses"))
     assert victor.locator("h1").inner_text() == "Résultat du quiz"
     assert victor.get_by_text("Quiz réussi, bravo !").count() == 1
     screenshot(victor, "journey-quiz-result", viewport)
 
     # The qualification shows on "Ma formation"; the attestation downloads from the module's page.
-    victor.get_by_role("link", name="Ma formation").first.click()
-    victor.wait_for_load_state()
+    victor.activate(victor.get_by_role("link", name="Ma formation").first)
     assert victor.locator("#qualifications-title ~ * th", has_text="Accueil numérique").count() == 1
     victor.goto(f"/maison/training/modules/{module.id}")
     with victor.expect_download() as download_info:
-        victor.get_by_role("link", name="Télécharger mon attestation (PDF)").click()
+        victor.activate(victor.get_by_role("link", name="Télécharger mon attestation (PDF)"), navigates=False)
     download = download_info.value
     assert download.suggested_filename.endswith(".pdf")
     with open(download.path(), "rb") as pdf:
@@ -138,8 +150,7 @@ def test_volunteer_trains_then_signs_up_for_a_shift_cancels_and_the_waitlist_get
     # The shift requires the qualification he now holds: he signs up…
     victor.goto("/maison/agenda/open")
     card = victor.locator(".card", has_text="Permanence du jeudi")
-    card.get_by_role("button", name=re.compile("Je m'inscris")).click()
-    victor.wait_for_load_state()
+    victor.activate(card.get_by_role("button", name=re.compile("Je m'inscris")))
     expect_flash(victor, "Permanence du jeudi")
     # …the only seat is taken, so Awa joins the waitlist…
     db.session.rollback()  # a fresh snapshot, after the server's commits
@@ -148,13 +159,12 @@ def test_volunteer_trains_then_signs_up_for_a_shift_cancels_and_the_waitlist_get
     # …and he cancels: Awa gets the seat.
     victor.goto(f"/maison/agenda/events/{shift.id}")
     assert victor.get_by_text("Vous êtes inscrit(e).").count() == 1
-    victor.get_by_role("button", name="Annuler mon inscription").click()
-    victor.wait_for_load_state()
+    victor.activate(victor.get_by_role("button", name="Annuler mon inscription"))
     assert victor.get_by_role("button", name="Je m'inscris").count() == 0  # the seat went to Awa
     screenshot(victor, "journey-shift-cancelled", viewport)
 
-    awa = open_context()
-    sign_in(awa, "awa@example.org")
+    awa = open_person()
+    awa.sign_in("awa@example.org")
     awa.goto(f"/maison/agenda/events/{shift.id}")
     assert awa.get_by_text("Vous êtes inscrit(e).").count() == 1
     assert "Permanence du jeudi" in last_email_to("awa@example.org")
@@ -163,7 +173,7 @@ def test_volunteer_trains_then_signs_up_for_a_shift_cancels_and_the_waitlist_get
 # --- a trainer marks attendance; the attendee answers the survey -----------------------------------
 
 
-def test_trainer_marks_attendance_and_the_attendee_answers_the_survey(page, open_context, viewport):
+def test_trainer_marks_attendance_and_the_attendee_answers_the_survey(person, open_person, viewport):
     from volunteer_platform.impact.models import SurveyResponse
 
     tenant = make_tenant(slug="maison", name="Maison solidaire")
@@ -172,25 +182,23 @@ def test_trainer_marks_attendance_and_the_attendee_answers_the_survey(page, open
     session = past_session(tenant, trainer=trainer, title="Séance : la messagerie")
     enrol_in(session, attendee, now=session.starts_at - timedelta(days=2))
 
-    sign_in(page, "theo@example.org")
-    page.goto(f"/maison/agenda/events/{session.id}")
-    page.get_by_role("link", name="Feuille de présence").click()
-    page.locator("fieldset", has_text="Awa Diallo").get_by_label("Présent").check()
-    screenshot(page, "journey-attendance", viewport)
-    page.get_by_role("button", name="Enregistrer les présences").click()
-    page.wait_for_load_state()
-    expect_flash(page, "Présences enregistrées")
+    person.sign_in("theo@example.org")
+    person.goto(f"/maison/agenda/events/{session.id}")
+    person.activate(person.get_by_role("link", name="Feuille de présence"))
+    person.check(person.locator("fieldset", has_text="Awa Diallo").get_by_label("Présent"))
+    screenshot(person, "journey-attendance", viewport)
+    person.activate(person.get_by_role("button", name="Enregistrer les présences"))
+    expect_flash(person, "Présences enregistrées")
 
-    awa = open_context()
-    sign_in(awa, "awa@example.org")
+    awa = open_person()
+    awa.sign_in("awa@example.org")
     awa.goto(link_in_email(last_email_to("awa@example.org"), "/survey"))
-    awa.get_by_label("Très satisfait").check()
-    awa.locator("fieldset", has_text="plus capable").get_by_label("Oui").check()
-    awa.locator("fieldset", has_text="à l'aise").get_by_label("Non").check()
-    awa.get_by_label("Un commentaire ? (facultatif)").fill("Très clair, merci.")
+    awa.check(awa.get_by_label("Très satisfait"))
+    awa.check(awa.locator("fieldset", has_text="plus capable").get_by_label("Oui"))
+    awa.check(awa.locator("fieldset", has_text="à l'aise").get_by_label("Non"))
+    awa.fill(awa.get_by_label("Un commentaire ? (facultatif)"), "Très clair, merci.")
     screenshot(awa, "journey-survey", viewport)
-    awa.get_by_role("button", name="Envoyer mon avis").click()
-    awa.wait_for_load_state()
+    awa.activate(awa.get_by_role("button", name="Envoyer mon avis"))
     db.session.rollback()
     answers = db.session.scalars(select(SurveyResponse)).all()
     assert [(a.satisfaction, a.more_able_to_help, a.at_ease_with_computer) for a in answers] == [(5, True, False)]
@@ -199,41 +207,43 @@ def test_trainer_marks_attendance_and_the_attendee_answers_the_survey(page, open
 # --- a coordinator creates a weekly workshop series and copies its feed address --------------------
 
 
-def test_coordinator_creates_a_weekly_series_and_copies_the_feed_address(page, browser_context, viewport):
+def test_coordinator_creates_a_weekly_series_and_copies_the_feed_address(person, browser_context, viewport):
     tenant = make_tenant(slug="maison", name="Maison solidaire")
     make_member(tenant, "coordinator", email="coralie@example.org", full_name="Coralie Martin")
     make_room(tenant, capacity=10, name="Salle informatique")
     day = (local_time(tenant, 7, 12)).date()
 
-    sign_in(page, "coralie@example.org")
-    page.goto("/maison/agenda/events/new")
-    page.get_by_label("Type d'événement").select_option("workshop")
-    page.get_by_label("Titre").fill("Atelier démarches en ligne")
-    page.get_by_label("Date", exact=True).fill(day.isoformat())
-    page.get_by_label("Heure de début").fill("14:00")
-    page.get_by_label("Heure de fin").fill("16:00")
-    page.get_by_label("Nombre de places").fill("8")
-    page.get_by_label(re.compile("^Toutes les semaines")).check()
-    page.get_by_label("Un nombre de fois").check()
-    page.get_by_label("Nombre de fois en tout").fill("4")
-    page.get_by_role("button", name=re.compile("Créer|Enregistrer|Ajouter")).last.click()
-    page.wait_for_load_state()
-    expect_flash(page, "Atelier démarches en ligne")
-    assert "Série" in page.locator("main").inner_text()
+    person.sign_in("coralie@example.org")
+    person.goto("/maison/agenda/events/new")
+    person.select(person.get_by_label("Type d'événement"), "workshop")
+    person.fill(person.get_by_label("Titre"), "Atelier démarches en ligne")
+    person.fill_date(person.get_by_label("Date", exact=True), day)
+    person.fill_time(person.get_by_label("Heure de début"), time(14, 0))
+    person.fill_time(person.get_by_label("Heure de fin"), time(16, 0))
+    person.fill(person.get_by_label("Nombre de places"), "8")
+    person.check(person.get_by_label(re.compile("^Toutes les semaines")))
+    person.check(person.get_by_label("Un nombre de fois"))
+    person.fill(person.get_by_label("Nombre de fois en tout"), "4")
+    person.activate(person.get_by_role("button", name=re.compile("Créer|Enregistrer|Ajouter")).last)
+    expect_flash(person, "Atelier démarches en ligne")
+    assert "Série" in person.locator("main").inner_text()
 
-    page.goto(f"/maison/agenda/week?date={day.isoformat()}")
-    feed = page.locator("input.feed-url").first
+    person.goto(f"/maison/agenda/week?date={day.isoformat()}")
+    feed = person.locator("input.feed-url").first
     assert feed.is_visible()
-    screenshot(page, "journey-feed", viewport)
-    # Copy it as a person would: focus the field, select all, copy.
+    screenshot(person, "journey-feed", viewport)
+    # Copy it as a person would: focus the field (Tab with the keyboard), select all, copy.
     browser_context.grant_permissions(["clipboard-read", "clipboard-write"])
-    feed.focus()
-    page.keyboard.press("ControlOrMeta+A")
-    page.keyboard.press("ControlOrMeta+C")
-    copied = page.evaluate("navigator.clipboard.readText()")
+    if person.keyboard_only:
+        person.tab_to(feed)
+    else:
+        feed.focus()
+    person.keyboard.press("ControlOrMeta+A")
+    person.keyboard.press("ControlOrMeta+C")
+    copied = person.evaluate("navigator.clipboard.readText()")
     assert copied == feed.input_value() and copied.endswith(".ics")
 
-    ics = page.request.get(copied)
+    ics = person.request.get(copied)
     assert ics.ok and ics.headers["content-type"].startswith("text/calendar")
     import recurring_ical_events
     from icalendar import Calendar
@@ -249,17 +259,16 @@ def test_coordinator_creates_a_weekly_series_and_copies_the_feed_address(page, b
 # --- a person downloads their personal data --------------------------------------------------------
 
 
-def test_a_person_downloads_their_personal_data(page, viewport):
+def test_a_person_downloads_their_personal_data(person, viewport):
     tenant = make_tenant(slug="maison", name="Maison solidaire")
     make_member(tenant, "volunteer", email="victor@example.org", full_name="Victor Bénévole")
 
-    sign_in(page, "victor@example.org")
-    page.goto("/account")
-    page.get_by_role("link", name=re.compile("données")).first.click()
-    page.wait_for_load_state()
-    assert page.url.endswith("/account/data")
-    with page.expect_download() as download_info:
-        page.get_by_role("link", name="Télécharger (JSON, pour un programme)").click()
+    person.sign_in("victor@example.org")
+    person.goto("/account")
+    person.activate(person.get_by_role("link", name=re.compile("données")).first)
+    assert person.url.endswith("/account/data")
+    with person.expect_download() as download_info:
+        person.activate(person.get_by_role("link", name="Télécharger (JSON, pour un programme)"), navigates=False)
     download = download_info.value
     assert download.suggested_filename.endswith(".json")
     with open(download.path(), encoding="utf-8") as fh:

@@ -17,24 +17,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.browser.conftest import screenshot
+from tests.browser.keys import FOCUSED_JS
 from tests.factories import PASSWORD, make_member, make_tenant
 from tests.impact.test_participation_services import attend, past_session
 from volunteer_platform.extensions import db
 
 pytestmark = pytest.mark.browser
-
-FOCUSED_JS = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return null;
-  const s = getComputedStyle(el);
-  const r = el.getBoundingClientRect();
-  return {
-    tag: el.tagName.toLowerCase(), id: el.id, name: el.getAttribute('name') || '', type: el.type || '',
-    href: el.getAttribute('href') || '', text: (el.innerText || el.value || '').trim().slice(0, 80),
-    ring: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || (s.boxShadow && s.boxShadow !== 'none'),
-    shown: r.width > 0 && r.height > 0 && r.right > 0 && r.bottom > 0,
-  };
-}"""
 
 
 def focused(page: Any) -> dict[str, Any] | None:
