@@ -797,7 +797,10 @@ OWN = ["/me/agenda", "/account", "/account/data", "/account/data.json", "/accoun
 
 #: What changes from one fetch to the next whatever the data: CSP nonces and CSRF tokens, a spreadsheet's
 #: creation time.
-_VOLATILE = re.compile(r'(nonce|value)="[^"]*"|<dcterms:(created|modified)[^<]*<')
+# Tokens, file timestamps, and the minute the dashboard's figures were computed (the two
+# fetches may straddle a minute on a slow machine).
+_VOLATILE = re.compile(r'(nonce|value)="[^"]*"|<dcterms:(created|modified)[^<]*<'
+                       r'|(calculés le|chiffres du) \d{2}/\d{2}/\d{4},? \d{2}:\d{2}')
 #: Pages that record their own fetches (the audit log; one's own data, which lists its audit entries
 #: and its generation time): checked for B's marker, not compared.
 _SELF_RECORDING = ("/privacy/audit", "/account/data")
