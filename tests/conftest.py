@@ -28,10 +28,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
+from tests.factories import make_membership, make_tenant, make_user
 from volunteer_platform import create_app
 from volunteer_platform.extensions import db, limiter
-
-from tests.factories import make_membership, make_tenant, make_user
 
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
 
@@ -188,7 +187,7 @@ def supervisor(app: Flask):
 
 # --- measuring ---------------------------------------------------------------------
 
-_NOT_A_QUERY = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA)", re.I)
+_NOT_A_QUERY = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA)", re.IGNORECASE)
 
 
 @contextmanager

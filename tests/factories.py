@@ -126,7 +126,7 @@ def page_text(response: Any) -> str:
 # --- pages -------------------------------------------------------------------------
 
 _CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-_FLASH_RE = re.compile(r'<div class="flash flash-(\w+)"[^>]*>(.*?)</div>', re.S)
+_FLASH_RE = re.compile(r'<div class="flash flash-(\w+)"[^>]*>(.*?)</div>', re.DOTALL)
 
 
 def csrf_token_in(response: Any) -> str:

@@ -14,7 +14,6 @@ from volunteer_platform.demo import DEMO_PASSWORD
 from volunteer_platform.extensions import db
 from volunteer_platform.tenants.models import Membership, Tenant
 
-
 # --- configuration ---------------------------------------------------------------
 
 
@@ -63,8 +62,8 @@ def test_production_cookies_are_secure(tmp_path):
 
 
 def test_a_production_response_sets_hsts_and_secure_cookies(database_url, tenant_a):
-    from volunteer_platform import create_app
     from tests.conftest import test_environ as environ_for
+    from volunteer_platform import create_app
 
     production = create_app({
         "ENVIRON": environ_for(database_url, APP_ENV="production", SECRET_KEY="p" * 40,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import flask_migrate
@@ -128,7 +128,7 @@ def test_datetimes_are_stored_in_utc_and_read_back_aware(app):
     stored = db.session.get(Tenant, tenant.id).created_at
     assert stored.tzinfo is not None
     assert stored.utcoffset().total_seconds() == 0
-    assert stored == datetime(2026, 3, 29, 12, 0, tzinfo=timezone.utc)
+    assert stored == datetime(2026, 3, 29, 12, 0, tzinfo=UTC)
 
 
 def test_naive_datetimes_are_refused(app):

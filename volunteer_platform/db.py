@@ -7,8 +7,7 @@ drop and alter them on SQLite (batch mode) and PostgreSQL alike.
 from __future__ import annotations
 
 import enum
-
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Enum, ForeignKey, Integer, MetaData, event
@@ -41,7 +40,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("UTCDateTime refuses naive datetimes; attach a time zone")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
@@ -50,8 +49,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
@@ -68,7 +67,7 @@ def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -97,7 +96,7 @@ class TenantScoped:
     """
 
     @declared_attr
-    def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr takes the class
+    def tenant_id(cls) -> Mapped[int]:
         return mapped_column(Integer, ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
 
 

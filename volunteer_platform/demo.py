@@ -16,9 +16,9 @@ from volunteer_platform.auth.services import create_user, join_tenant
 from volunteer_platform.db import utcnow
 from volunteer_platform.extensions import db
 from volunteer_platform.impact.demo_content import seed_impact_demo
+from volunteer_platform.scheduling.demo_content import seed_scheduling_demo
 from volunteer_platform.tenants.models import Role, Tenant, TenantKind
 from volunteer_platform.tenants.services import create_site, create_tenant, update_membership
-from volunteer_platform.scheduling.demo_content import seed_scheduling_demo
 from volunteer_platform.training.demo_content import seed_training_demo
 
 DEMO_PASSWORD = "demo-benevolat-2026"

@@ -4,7 +4,7 @@ UNTIL in UTC, and documents parsed back with the icalendar library."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +15,7 @@ from icalendar import Calendar, Timezone
 from volunteer_platform.calendars import ical
 from volunteer_platform.calendars.ical import CalendarEvent, CalendarFeed, CalendarSeries
 
-CHANGED = datetime(2026, 9, 1, 8, 30, 15, tzinfo=timezone.utc)
+CHANGED = datetime(2026, 9, 1, 8, 30, 15, tzinfo=UTC)
 
 
 def _offsets_match(zone_name: str, vtimezone: Timezone, start: datetime, end: datetime) -> list[datetime]:
@@ -35,8 +35,8 @@ def _offsets_match(zone_name: str, vtimezone: Timezone, start: datetime, end: da
 def test_paris_vtimezone_gives_the_real_offset_every_half_hour():
     tz = ical.vtimezone("Europe/Paris", 2025, 2027)
     # Years beyond the last one asked for too: the yearly rules are open-ended.
-    wrong = _offsets_match("Europe/Paris", tz, datetime(2025, 1, 1, tzinfo=timezone.utc),
-                           datetime(2029, 1, 1, tzinfo=timezone.utc))
+    wrong = _offsets_match("Europe/Paris", tz, datetime(2025, 1, 1, tzinfo=UTC),
+                           datetime(2029, 1, 1, tzinfo=UTC))
     assert wrong == []
 
 
@@ -60,17 +60,17 @@ def test_paris_vtimezone_changes_on_the_last_sundays_of_march_and_october_2026()
     assert str(daylight["TZNAME"]) == "CEST"
     # The change really happens then: 01:00 UTC both times.
     paris = ZoneInfo("Europe/Paris")
-    assert datetime(2026, 3, 29, 0, 59, tzinfo=timezone.utc).astimezone(paris).utcoffset() == timedelta(hours=1)
-    assert datetime(2026, 3, 29, 1, 0, tzinfo=timezone.utc).astimezone(paris).utcoffset() == timedelta(hours=2)
-    assert datetime(2026, 10, 25, 1, 0, tzinfo=timezone.utc).astimezone(paris).utcoffset() == timedelta(hours=1)
+    assert datetime(2026, 3, 29, 0, 59, tzinfo=UTC).astimezone(paris).utcoffset() == timedelta(hours=1)
+    assert datetime(2026, 3, 29, 1, 0, tzinfo=UTC).astimezone(paris).utcoffset() == timedelta(hours=2)
+    assert datetime(2026, 10, 25, 1, 0, tzinfo=UTC).astimezone(paris).utcoffset() == timedelta(hours=1)
 
 
 @pytest.mark.parametrize("zone", ["Indian/Reunion", "America/Cayenne", "Pacific/Noumea", "America/Miquelon",
                                   "Europe/Brussels"])
 def test_vtimezones_of_other_french_speaking_zones_are_right(zone):
     tz = ical.vtimezone(zone, 2026, 2027)
-    assert _offsets_match(zone, tz, datetime(2026, 1, 1, tzinfo=timezone.utc),
-                          datetime(2028, 1, 1, tzinfo=timezone.utc)) == []
+    assert _offsets_match(zone, tz, datetime(2026, 1, 1, tzinfo=UTC),
+                          datetime(2028, 1, 1, tzinfo=UTC)) == []
 
 
 def test_a_zone_without_daylight_saving_has_one_observance():
@@ -189,7 +189,7 @@ def test_a_series_is_one_rrule_with_exdates_and_overrides_in_its_zone():
     )
     cal = Calendar.from_ical(ical.build_calendar(_feed(events=(), series=(series,))))
     master_c, override_c = cal.walk("VEVENT")
-    assert master_c["RRULE"]["UNTIL"][0] == datetime(2026, 11, 17, 22, 59, 59, tzinfo=timezone.utc)
+    assert master_c["RRULE"]["UNTIL"][0] == datetime(2026, 11, 17, 22, 59, 59, tzinfo=UTC)
     assert master_c["EXDATE"].params["TZID"] == "Europe/Paris"
     assert master_c["EXDATE"].dts[0].dt == datetime(2026, 10, 27, 14, tzinfo=ZoneInfo("Europe/Paris"))
     assert str(override_c["UID"]) == "series-1"

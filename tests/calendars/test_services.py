@@ -5,7 +5,7 @@ SEQUENCE, cancelled events, personal commitments, and the feed tokens."""
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import recurring_ical_events
 from flask import current_app
@@ -66,10 +66,10 @@ def test_a_weekly_series_across_the_october_change_stays_at_14h_local(app, tenan
     for occurrence in found:
         local = occurrence["DTSTART"].dt.astimezone(PARIS)
         assert (local.hour, local.minute, local.weekday()) == (14, 0, 1)
-    utc_hours = [o["DTSTART"].dt.astimezone(timezone.utc).hour for o in found]
+    utc_hours = [o["DTSTART"].dt.astimezone(UTC).hour for o in found]
     assert utc_hours == [12, 12, 12, 13, 13, 13]  # summer time, then winter time
     # …the very times stored for each occurrence.
-    assert [o["DTSTART"].dt.astimezone(timezone.utc) for o in found] == [e.starts_at for e in events]
+    assert [o["DTSTART"].dt.astimezone(UTC) for o in found] == [e.starts_at for e in events]
 
 
 def test_a_series_until_a_date_has_its_until_in_utc(app, tenant_a):
@@ -80,7 +80,7 @@ def test_a_series_until_a_date_has_its_until_in_utc(app, tenant_a):
     (master,) = vevents(feed(queries.structure_events(tenant_a)))
     until = master["RRULE"]["UNTIL"][0]
     assert until.tzinfo is not None and until.utcoffset() == timedelta(0)
-    assert until == datetime.combine(last, time(23, 59, 59), PARIS).astimezone(timezone.utc)
+    assert until == datetime.combine(last, time(23, 59, 59), PARIS).astimezone(UTC)
     assert b"Z" in master["RRULE"].to_ical().split(b"UNTIL=")[1]
 
 

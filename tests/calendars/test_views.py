@@ -7,7 +7,7 @@ import logging
 import re
 import threading
 import urllib.request
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -179,8 +179,8 @@ def test_a_series_over_http_is_an_rrule_that_expands_at_14h(client, tenant_a):
     # offsets as zoneinfo around that October change.
     (vtimezone,) = cal.walk("VTIMEZONE")
     from_feed = vtimezone.to_tz(lookup_tzid=False)
-    moment = datetime.combine(first, time(0), timezone.utc)
-    while moment < datetime.combine(first + timedelta(days=42), time(0), timezone.utc):
+    moment = datetime.combine(first, time(0), UTC)
+    while moment < datetime.combine(first + timedelta(days=42), time(0), UTC):
         assert moment.astimezone(from_feed).utcoffset() == moment.astimezone(PARIS).utcoffset(), moment
         moment += timedelta(minutes=30)
 

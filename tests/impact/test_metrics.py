@@ -46,7 +46,12 @@ from volunteer_platform.impact.models import (
 from volunteer_platform.scheduling import services as scheduling_services
 from volunteer_platform.scheduling.models import Attendance, Enrolment, EnrolmentStatus
 from volunteer_platform.tenants.models import Role, TenantKind
-from volunteer_platform.training.models import AwardSource, CompetenceArea, ModuleCompletion, QualificationAward
+from volunteer_platform.training.models import (
+    AwardSource,
+    CompetenceArea,
+    ModuleCompletion,
+    QualificationAward,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 PERIOD = metrics.Period(date(2026, 3, 1), date(2026, 4, 30), "Europe/Paris")

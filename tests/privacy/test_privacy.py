@@ -11,7 +11,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 
-from tests.factories import PASSWORD, make_membership, make_tenant, make_user, page_text, sign_in
+from tests.factories import PASSWORD, make_membership, make_user, page_text, sign_in
 from tests.scheduling.factories import make_event
 from volunteer_platform.auth.models import User
 from volunteer_platform.calendars.models import CalendarToken

@@ -4,7 +4,7 @@ connection and transaction, released at the same instant)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
@@ -14,9 +14,16 @@ from volunteer_platform.errors import Conflict
 from volunteer_platform.extensions import db
 from volunteer_platform.scheduling import enrolment as enrolments
 from volunteer_platform.scheduling import recurrence, services
-from volunteer_platform.scheduling.models import Booking, Enrolment, EnrolmentStatus, Event, EventKind, Room
+from volunteer_platform.scheduling.models import (
+    Booking,
+    Enrolment,
+    EnrolmentStatus,
+    Event,
+    EventKind,
+    Room,
+)
 
-NOW = datetime(2026, 9, 1, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 DAY = date(2026, 9, 15)
 
 

@@ -3,7 +3,7 @@ edits and cancellations, enrolment, waitlist, deadlines, qualifications, hours."
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -31,7 +31,7 @@ from volunteer_platform.training import services as training_services
 from volunteer_platform.training.models import AwardSource
 
 PARIS = "Europe/Paris"
-NOW = datetime(2026, 9, 1, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
 
 def at(day: date, hh: int, mm: int = 0) -> datetime:
@@ -298,11 +298,11 @@ def test_qualification_must_be_valid_at_the_shift_date(app):
     db.session.rollback()
     # Obtained 24 months before the shift minus one day: expired by the shift.
     training_services.award(tenant, volunteer, qualification, source=AwardSource.EXTERNAL, now=NOW,
-                            awarded_at=datetime(2024, 9, 14, 8, 0, tzinfo=timezone.utc))
+                            awarded_at=datetime(2024, 9, 14, 8, 0, tzinfo=UTC))
     with pytest.raises(Forbidden):
         enrolments.enrol(event, volunteer, now=NOW)
     training_services.award(tenant, volunteer, qualification, source=AwardSource.EXTERNAL, now=NOW,
-                            awarded_at=datetime(2025, 1, 10, 8, 0, tzinfo=timezone.utc))
+                            awarded_at=datetime(2025, 1, 10, 8, 0, tzinfo=UTC))
     assert enrolments.enrol(event, volunteer, now=NOW).status is EnrolmentStatus.CONFIRMED
 
 

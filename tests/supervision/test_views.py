@@ -7,8 +7,16 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import (link_in, make_invitation, make_member, make_membership, make_site, make_tenant,
-                             make_user, page_text)
+from tests.factories import (
+    link_in,
+    make_invitation,
+    make_member,
+    make_membership,
+    make_site,
+    make_tenant,
+    make_user,
+    page_text,
+)
 from volunteer_platform.auth.models import Invitation
 from volunteer_platform.extensions import db
 from volunteer_platform.tenants.models import Role, Tenant, TenantKind

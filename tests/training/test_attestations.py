@@ -7,7 +7,7 @@ import base64
 import contextvars
 import re
 import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,14 +26,14 @@ from volunteer_platform.training.pdf import attestation_pdf, grouped_code
 
 BASE_URL = "http://testserver.example"
 # 23:30 UTC on 14 March is already 15 March in Paris: the PDF must say the 15th.
-LATE_EVENING = datetime(2026, 3, 14, 23, 30, tzinfo=timezone.utc)
+LATE_EVENING = datetime(2026, 3, 14, 23, 30, tzinfo=UTC)
 
 
 # --- helpers ---------------------------------------------------------------------------
 
-_STREAM_RE = re.compile(rb"<<(.*?)>>\s*stream\r?\n(.*?)\r?\n?endstream", re.S)
-_SHOW_TEXT_RE = re.compile(rb"\(((?:\\.|[^\\)])*)\)\s*Tj", re.S)
-_ESCAPE_RE = re.compile(rb"\\([0-7]{1,3}|.)", re.S)
+_STREAM_RE = re.compile(rb"<<(.*?)>>\s*stream\r?\n(.*?)\r?\n?endstream", re.DOTALL)
+_SHOW_TEXT_RE = re.compile(rb"\(((?:\\.|[^\\)])*)\)\s*Tj", re.DOTALL)
+_ESCAPE_RE = re.compile(rb"\\([0-7]{1,3}|.)", re.DOTALL)
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
 
 
@@ -127,7 +127,7 @@ def test_a_path_attestation_pdf_names_the_path(bethune, learner):
 def test_a_withdrawn_attestation_still_prints_but_says_it_was_withdrawn(bethune, learner):
     attestation = module_attestation(bethune, learner)
     services.withdraw_attestation(attestation, reason="Erreur de saisie",
-                                  now=datetime(2026, 4, 2, 9, 0, tzinfo=timezone.utc))
+                                  now=datetime(2026, 4, 2, 9, 0, tzinfo=UTC))
     db.session.commit()
 
     text = pdf_text(attestation_pdf(attestation, base_url=BASE_URL))
@@ -189,7 +189,7 @@ def test_a_withdrawn_attestation_says_when_but_not_why(client, bethune, learner)
     attestation = module_attestation(bethune, learner, qualification=qualification)
     award = db.session.scalars(select(QualificationAward).where(QualificationAward.user_id == learner.id)).one()
     services.withdraw_award(award, reason="Comportement signalé par une usagère",
-                            now=datetime(2026, 5, 20, 8, 0, tzinfo=timezone.utc))
+                            now=datetime(2026, 5, 20, 8, 0, tzinfo=UTC))
     db.session.commit()
 
     response = client.get(f"/verify/{attestation.code}")

@@ -81,17 +81,17 @@ def matrix_cells(response) -> dict[str, list[str]]:
     """Row header text (the member's name) -> the row's cell texts."""
     body = page_text(response)
     rows = {}
-    for row in re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</tr>", body, re.S):
-        name = re.sub(r"<[^>]+>", " ", re.search(r"<a [^>]*>(.*?)</a>", row, re.S).group(1)).strip()
-        cells = [re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    for row in re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</tr>", body, re.DOTALL):
+        name = re.sub(r"<[^>]+>", " ", re.search(r"<a [^>]*>(.*?)</a>", row, re.DOTALL).group(1)).strip()
+        cells = [re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
         rows[name] = cells
     return rows
 
 
 def matrix_columns(response) -> list[str]:
     body = page_text(response)
-    thead = re.search(r"<thead>(.*?)</thead>", body, re.S).group(1)
-    return [re.sub(r"\s+", " ", t).strip() for t in re.findall(r"<th scope=\"col\">(.*?)</th>", thead, re.S)][1:]
+    thead = re.search(r"<thead>(.*?)</thead>", body, re.DOTALL).group(1)
+    return [re.sub(r"\s+", " ", t).strip() for t in re.findall(r"<th scope=\"col\">(.*?)</th>", thead, re.DOTALL)][1:]
 
 
 def read_csv(response) -> list[list[str]]:

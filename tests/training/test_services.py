@@ -3,7 +3,7 @@ completion, qualifications with expiry, attestations, sanitising."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -28,7 +28,7 @@ from volunteer_platform.training.models import (
 )
 from volunteer_platform.training.rendering import ALLOWED_TAGS, render_markdown
 
-NOW = datetime(2026, 6, 15, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 
 
 def fields(title="Créer une adresse e-mail", **extra):
@@ -268,7 +268,7 @@ def test_a_due_date_before_today_in_the_structure_is_refused(app):
     tenant = make_tenant(timezone="Europe/Paris")
     user = make_member(tenant)
     module = build_module(None)
-    late_evening = datetime(2026, 6, 15, 22, 30, tzinfo=timezone.utc)  # already 16 June in Paris
+    late_evening = datetime(2026, 6, 15, 22, 30, tzinfo=UTC)  # already 16 June in Paris
     with pytest.raises(ValidationFailed) as refused:
         services.assign(tenant, [user], module=module, due_on=date(2026, 6, 15), assigned_by=None,
                         now=late_evening)
@@ -311,10 +311,10 @@ def test_qualification_granted_on_completion_expires_after_its_validity(app):
     version = queries.latest_published_version(build_module(None, questions=0, qualification=qualification))
     read_all(user, version, tenant)
     award = db.session.scalars(select(QualificationAward)).one()
-    assert award.expires_at == datetime(2028, 6, 15, 10, 0, tzinfo=timezone.utc)
+    assert award.expires_at == datetime(2028, 6, 15, 10, 0, tzinfo=UTC)
     assert queries.holds_qualification(user.id, qualification.id, NOW)
-    assert queries.holds_qualification(user.id, qualification.id, datetime(2028, 6, 15, 9, 59, tzinfo=timezone.utc))
-    assert not queries.holds_qualification(user.id, qualification.id, datetime(2028, 6, 15, 10, 0, tzinfo=timezone.utc))
+    assert queries.holds_qualification(user.id, qualification.id, datetime(2028, 6, 15, 9, 59, tzinfo=UTC))
+    assert not queries.holds_qualification(user.id, qualification.id, datetime(2028, 6, 15, 10, 0, tzinfo=UTC))
     assert not queries.holds_qualification(user.id, qualification.id, NOW - timedelta(seconds=1))
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Timezone, TimezoneDaylight, TimezoneStandard, vDuration, vRecur
@@ -110,7 +110,7 @@ def rrule_for_export(rrule: str, zone: str) -> str:
 
 def _to_utc(local: datetime, zone: str) -> datetime:
     # fold=0: a time repeated in autumn is the first one, as RFC 5545 says.
-    return local.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(timezone.utc)
+    return local.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)
 
 
 # --- time zones ---------------------------------------------------------------------------------
@@ -139,8 +139,8 @@ def transitions(zone_name: str, first_year: int, last_year: int) -> list[Transit
     """The zone's changes of offset (or of DST flag or name) between 1 January
     of ``first_year`` and 31 December of ``last_year``, to the second."""
     zone = ZoneInfo(zone_name)
-    moment = datetime(first_year, 1, 1, tzinfo=timezone.utc)
-    end = datetime(last_year + 1, 1, 1, tzinfo=timezone.utc)
+    moment = datetime(first_year, 1, 1, tzinfo=UTC)
+    end = datetime(last_year + 1, 1, 1, tzinfo=UTC)
     found = []
     state = _state(zone, moment)
     while moment < end:
@@ -209,7 +209,7 @@ def vtimezone(zone_name: str, first_year: int, last_year: int) -> Timezone:
     """
     last_year = max(last_year, first_year + 2)  # enough years to recognise a yearly rule
     zone = ZoneInfo(zone_name)
-    start = datetime(first_year, 1, 1, tzinfo=timezone.utc)
+    start = datetime(first_year, 1, 1, tzinfo=UTC)
     offset, is_dst, name = _state(zone, start)
     tz = Timezone()
     tz.add("tzid", zone_name)
@@ -255,7 +255,7 @@ def _local(moment: datetime, zone: str) -> datetime:
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("changed_at and created_at must be aware")
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def _vevent(item: CalendarEvent) -> VEvent:

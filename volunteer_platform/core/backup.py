@@ -77,7 +77,7 @@ def backup_database(url: URL, target: Path) -> None:
         return
     if url.get_backend_name() == "postgresql":
         dsn, env = _libpq(url)
-        result = subprocess.run(  # noqa: S603 - fixed program, arguments not from a shell
+        result = subprocess.run(
             [_pg_program("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), "--dbname", dsn],
             env=env, capture_output=True, text=True, check=False,
         )
@@ -105,7 +105,7 @@ def restore_database(url: URL, source: Path) -> None:
         return
     if url.get_backend_name() == "postgresql":
         dsn, env = _libpq(url)
-        result = subprocess.run(  # noqa: S603 - fixed program, arguments not from a shell
+        result = subprocess.run(
             [_pg_program("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
              "--exit-on-error", "--dbname", dsn, str(source)],
             env=env, capture_output=True, text=True, check=False,

@@ -20,7 +20,19 @@ import time
 from typing import Any
 
 from limits.storage import Storage
-from sqlalchemy import Column, Float, Integer, String, Table, case, create_engine, delete, func, select, text
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    String,
+    Table,
+    case,
+    create_engine,
+    delete,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 

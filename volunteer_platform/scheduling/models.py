@@ -18,7 +18,6 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -89,7 +89,7 @@ def local_to_utc(local: datetime, zone: str) -> datetime:
     e.g. 02:30) is read with the offset before the gap (so it lands at 03:30);
     an ambiguous one (autumn) is the first of the two (fold=0).
     """
-    return local.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(timezone.utc)
+    return local.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)
 
 
 def utc_to_local(moment: datetime, zone: str) -> datetime:

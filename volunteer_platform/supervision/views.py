@@ -9,8 +9,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from volunteer_platform.auth.services import invite
 from volunteer_platform.auth.permissions import require_supervisor
+from volunteer_platform.auth.services import invite
 from volunteer_platform.db import utcnow
 from volunteer_platform.errors import DomainError
 from volunteer_platform.extensions import db

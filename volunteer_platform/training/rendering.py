@@ -49,4 +49,4 @@ def render_markdown(source: str) -> Markup:
         strip_comments=True,
     )
     # Sanitised by nh3 just above, so it is safe to mark as HTML.
-    return Markup(clean)  # noqa: S704  # nosec B704
+    return Markup(clean)  # nosec B704

@@ -19,7 +19,7 @@ register_tenant_prefix(bp)
 
 national_bp = Blueprint("impact_national", __name__, url_prefix="/supervision/impact")
 
-from volunteer_platform.impact.views import (  # noqa: E402,F401
+from volunteer_platform.impact.views import (  # noqa: F401
     dashboard,
     participation,
     volunteering,

@@ -20,7 +20,7 @@ register_tenant_prefix(bp)
 
 personal_bp = Blueprint("my_agenda", __name__, url_prefix="/me")
 
-from volunteer_platform.scheduling.views import (  # noqa: E402,F401
+from volunteer_platform.scheduling.views import (  # noqa: F401
     agenda,
     enrolment,
     external,

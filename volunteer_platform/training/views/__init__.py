@@ -25,7 +25,7 @@ catalogue_bp = Blueprint("catalogue", __name__, url_prefix="/supervision/catalog
 verification_bp = Blueprint("verification", __name__, url_prefix="/verify")
 
 # Route modules register on the blueprints above when imported.
-from volunteer_platform.training.views import (  # noqa: E402,F401
+from volunteer_platform.training.views import (  # noqa: F401
     authoring,
     authoring_paths,
     coordination,

@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -29,15 +39,20 @@ from volunteer_platform.tenants.models import Role, Tenant
 from volunteer_platform.tenants.scoping import get_in_tenant_or_404
 from volunteer_platform.training import pdf as attestation_pdfs
 from volunteer_platform.training import queries, services
-from volunteer_platform.training.forms.learner import UNANSWERED, CatalogueFilterForm, QuizForm, quiz_answers
+from volunteer_platform.training.forms.learner import (
+    UNANSWERED,
+    CatalogueFilterForm,
+    QuizForm,
+    quiz_answers,
+)
 from volunteer_platform.training.models import (
     Attestation,
     Choice,
     Lesson,
     Module,
     ModuleVersion,
-    Question,
     QualificationAward,
+    Question,
 )
 from volunteer_platform.training.rendering import render_markdown
 from volunteer_platform.training.views import bp
