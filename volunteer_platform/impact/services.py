@@ -19,6 +19,7 @@ from volunteer_platform.extensions import db
 from volunteer_platform.impact import metrics
 from volunteer_platform.impact.models import (
     CONFIDENCE_MAX,
+    SATISFIED_FROM,
     ActivityReport,
     ActivityReportTheme,
     AssessmentStage,
@@ -142,7 +143,7 @@ def survey_results(event: Event) -> SurveyResults:
     ) or 0
     figures = metrics.Figures(
         survey_answers=len(responses),
-        survey_satisfied=sum(r.satisfaction >= 4 for r in responses),
+        survey_satisfied=sum(r.satisfaction >= SATISFIED_FROM for r in responses),
         survey_more_able=sum(r.more_able_to_help for r in responses),
         survey_at_ease=sum(r.at_ease_with_computer for r in responses),
         satisfaction_sum=sum(r.satisfaction for r in responses),

@@ -226,7 +226,7 @@ def anonymise(user: User, *, now: datetime) -> None:
     db.session.flush()
 
 
-def _sole_coordinator_of(user: User) -> list[Tenant]:
+def sole_coordinator_of(user: User) -> list[Tenant]:
     """Active structures where ``user`` is the only active coordinator."""
     mine = select(Membership.tenant_id).where(
         Membership.user_id == user.id, Membership.role == Role.COORDINATOR, Membership.is_active.is_(True)
@@ -245,7 +245,7 @@ def erase_own_account(user: User, *, password: str, now: datetime) -> None:
     """The person asked for their account to be erased (confirmed with their password)."""
     if not password_matches(user, password):
         raise ValidationFailed(_l("Mot de passe incorrect."), field="password")
-    alone = _sole_coordinator_of(user)
+    alone = sole_coordinator_of(user)
     if alone:
         raise Conflict(_l(
             "Vous êtes la seule personne qui coordonne %(names)s : demandez à l'association de nommer "

@@ -39,7 +39,7 @@ def notice() -> Any:
 
 def _my_data_page(form: EraseAccountForm, status: int = 200) -> Any:
     return render_template(
-        "privacy/my_data.html", form=form, sole_coordinator_of=services._sole_coordinator_of(current_user),
+        "privacy/my_data.html", form=form, sole_coordinator_of=services.sole_coordinator_of(current_user),
     ), status
 
 
