@@ -2,7 +2,7 @@
 
 from volunteer_platform.auth.models import Invitation, PasswordReset, User
 from volunteer_platform.calendars.external import ExternalBusy, ExternalCalendar
-from volunteer_platform.calendars.models import CalendarFeedState, CalendarToken
+from volunteer_platform.calendars.models import CalendarFeedState, CalendarStamp, CalendarToken
 from volunteer_platform.core.ratelimit import rate_limit_counter
 from volunteer_platform.impact import models as impact_models
 from volunteer_platform.notifications.models import OutboxEmail
@@ -14,6 +14,7 @@ from volunteer_platform.training import models as training_models
 __all__ = [
     "AuditEntry",
     "CalendarFeedState",
+    "CalendarStamp",
     "CalendarToken",
     "ExternalBusy",
     "ExternalCalendar",

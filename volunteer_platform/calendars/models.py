@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volunteer_platform.auth.models import User
@@ -53,3 +53,18 @@ class CalendarFeedState(db.Model):
     key: Mapped[str] = mapped_column(String(120), primary_key=True)  # e.g. "room:12", "person:3"
     etag: Mapped[str] = mapped_column(String(64))
     changed_at: Mapped[datetime] = mapped_column()
+    # The stamps the bytes were built from (``stamps.feed_version``): while the
+    # feed's version is this one, the ETag above is still right and a
+    # conditional request is answered without reading a single event.
+    version: Mapped[str | None] = mapped_column(String(64))
+
+
+class CalendarStamp(db.Model):
+    """A random mark per structure, renewed in the same transaction as any
+    change to what its feeds show (events, series, places, rooms, sites,
+    members, the structure itself): see ``stamps``. No row reads as 0."""
+
+    __tablename__ = "calendar_stamp"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -9,7 +9,9 @@ number of queries.
 Which rows: events that ended less than ``HISTORY`` ago (calendar apps keep
 some past) and every occurrence of a series that still has one in that span
 (a series is sent whole, as one RRULE); cancelled events only during the 30
-days after their cancellation.
+days after their cancellation. Both spans are counted from the start of the
+day (UTC), so that a feed's rows change with the data and the day, never with
+the time of day (a feed's version, see ``stamps``, holds for the whole day).
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ def feed_rows(match: ColumnElement[bool], *, now: datetime, enrolments_of: int |
     """The events matching ``match`` (a condition on ``Event`` only) that a feed
     shows, by start time, in one query. ``enrolments_of``: also load that
     person's enrolment on each event."""
-    past = now - HISTORY
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    past = today - HISTORY
     series_with_recent = (
         select(Event.series_id)
         .where(match, Event.series_id.is_not(None), Event.ends_at > past)
@@ -60,7 +63,7 @@ def feed_rows(match: ColumnElement[bool], *, now: datetime, enrolments_of: int |
     )
     shown = or_(
         Event.status == EventStatus.SCHEDULED,
-        Event.cancelled_at > now - CANCELLED_KEPT,
+        Event.cancelled_at > today - CANCELLED_KEPT,
     )
     entities: list = [Event, Tenant, Room, Site, EventSeries]
     stmt = (

@@ -22,7 +22,6 @@ import base64
 import functools
 import hashlib
 import hmac
-import operator
 import re
 import secrets
 import threading
@@ -30,10 +29,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from dateutil.rrule import rrulestr
 from flask_babel import gettext as _
-from sqlalchemy import inspect as sa_inspect
 
 from volunteer_platform.auth.models import User
 from volunteer_platform.auth.services import hash_token
@@ -104,21 +103,25 @@ def etag_of(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:40]
 
 
-def feed_changed_at(key: str, etag: str, *, now: datetime) -> datetime:
-    """When feed ``key`` started sending the bytes whose hash is ``etag``.
+def feed_changed_at(key: str, etag: str, *, version: str | None = None, now: datetime) -> datetime:
+    """When feed ``key`` started sending the bytes whose hash is ``etag``
+    (and note that they are those of ``version``).
 
     Recorded the first time new bytes are seen, one second at least after
     the previous change, so a client holding an older copy never gets a 304.
     """
     state = queries.feed_state(key)
     if state is not None and state.etag == etag:
+        if state.version != version:
+            state.version = version
+            db.session.flush()
         return state.changed_at
     changed_at = now.replace(microsecond=0)
     if state is None:
-        db.session.add(CalendarFeedState(key=key, etag=etag, changed_at=changed_at))
+        db.session.add(CalendarFeedState(key=key, etag=etag, changed_at=changed_at, version=version))
     else:
         changed_at = max(changed_at, state.changed_at + timedelta(seconds=1))
-        state.etag, state.changed_at = etag, changed_at
+        state.etag, state.changed_at, state.version = etag, changed_at, version
     db.session.flush()
     return changed_at
 
@@ -343,56 +346,54 @@ def build_feed(rows: list[FeedRow], spec: FeedSpec) -> ical.CalendarFeed:
 
 # Building a feed of thousands of events takes the icalendar library about a
 # second, and every subscriber polls every hour: each process keeps the last
-# bytes of its recent feeds with the signature of everything they were built
-# from, and builds again only when that changes.
+# bytes of its recent feeds with the version they were built for
+# (``feed_version``), and builds again only when the version changes.
 _CACHE_BYTES = 32 * 1024 * 1024
 _cache: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
 _cache_lock = threading.Lock()
 
-
-def signature(rows: list[FeedRow], spec: FeedSpec) -> str:
-    """A hash of every column of every row a feed is built from, and of its
-    spec: equal signatures give equal bytes (``build_feed`` reads nothing else)."""
-    digest = hashlib.sha256(repr((spec.name, spec.timezone, spec.description, spec.reader_id,
-                                  spec.show_structure, spec.event_url is None)).encode())
-    # The same structure, room, site and series come back on many rows: each
-    # object's values are read once (this runs on every poll, 304s included).
-    seen: dict[int, bytes] = {}
-    for row in rows:
-        for obj in (row.event, row.tenant, row.room, row.site, row.series, row.enrolment):
-            if obj is None:
-                digest.update(b"\x00")
-                continue
-            encoded = seen.get(id(obj))
-            if encoded is None:
-                encoded = seen[id(obj)] = repr(_column_values(type(obj))(obj)).encode()
-            digest.update(encoded)
-    return digest.hexdigest()
+#: Raise when a release changes how feeds are written from the same data, so
+#: that no client keeps its old copy (a 304) until the next change of data.
+FEED_FORMAT = 2
 
 
 @functools.cache
-def _column_values(model: type) -> Callable[[object], tuple]:
-    """A function giving an object's column values, in mapper order, as a tuple."""
-    keys = [attr.key for attr in sa_inspect(model).column_attrs]
-    getter = operator.attrgetter(*keys)
-    return getter if len(keys) > 1 else lambda obj: (getter(obj),)
+def _catalogue_digest() -> str:
+    """The compiled translations: a new catalogue changes the feeds' words."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).parent.parent / "translations").glob("*/LC_MESSAGES/*.mo")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
-def feed_bytes(rows: list[FeedRow], spec: FeedSpec, *, cache_key: str | None = None) -> bytes:
-    """The feed as bytes; with ``cache_key``, reused while its data are unchanged."""
-    if cache_key is None:
-        return ical.build_calendar(build_feed(rows, spec))
-    sign = signature(rows, spec)
+def feed_version(key: str, spec: FeedSpec, stamps: tuple, *, day: date, base_url: str) -> str:
+    """Everything a feed's bytes are made from, but its events: its key (which
+    events, in which language), its description, the change stamps of the
+    structures it shows (``stamps``), the day (its window moves daily) and the
+    release. Equal versions give equal bytes."""
+    material = (FEED_FORMAT, _catalogue_digest(), key, spec.name, spec.timezone, spec.description, spec.reader_id,
+                spec.show_structure, base_url if spec.event_url else None, day.isoformat(), stamps)
+    return hashlib.sha256(repr(material).encode()).hexdigest()[:40]
+
+
+def cached_bytes(cache_key: str, version: str) -> bytes | None:
+    """The bytes this process last built for ``cache_key``, if built for ``version``."""
     with _cache_lock:
         cached = _cache.get(cache_key)
-        if cached is not None and cached[0] == sign:
-            _cache.move_to_end(cache_key)
-            return cached[1]
-    body = ical.build_calendar(build_feed(rows, spec))
-    with _cache_lock:
-        _cache[cache_key] = (sign, body)
+        if cached is None or cached[0] != version:
+            return None
         _cache.move_to_end(cache_key)
-        while sum(len(b) for _s, b in _cache.values()) > _CACHE_BYTES and len(_cache) > 1:
-            _cache.popitem(last=False)
-    return body
+        return cached[1]
 
+
+def keep_bytes(cache_key: str, version: str, body: bytes) -> None:
+    with _cache_lock:
+        _cache[cache_key] = (version, body)
+        _cache.move_to_end(cache_key)
+        while sum(len(b) for _v, b in _cache.values()) > _CACHE_BYTES and len(_cache) > 1:
+            _cache.popitem(last=False)
+
+
+def feed_bytes(rows: list[FeedRow], spec: FeedSpec) -> bytes:
+    """The feed as bytes."""
+    return ical.build_calendar(build_feed(rows, spec))

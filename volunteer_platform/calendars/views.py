@@ -33,6 +33,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -42,11 +43,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response
 
 from volunteer_platform.auth.models import User
 from volunteer_platform.auth.permissions import public, require_login
-from volunteer_platform.calendars import queries, services
+from volunteer_platform.calendars import queries, services, stamps
 from volunteer_platform.calendars.services import FeedSpec
 from volunteer_platform.db import utcnow
 from volunteer_platform.extensions import db
@@ -112,16 +114,31 @@ def _event_url() -> Callable[[str, int], str]:
 
 
 def _send(key: str, match: ColumnElement[bool], spec: FeedSpec, *, locale: str, private: bool,
-          reader: User | None = None) -> Response:
-    """Build the feed, record when its bytes changed, answer (or 304)."""
+          stamps: tuple, reader: User | None = None) -> Response:
+    """Answer with the feed, or 304 when the client has it already.
+
+    The feed's version (``stamps``) is read first: while it is the one the
+    stored ETag was computed for, a conditional request is answered without
+    reading any event, and a full one from this process's cache when it has
+    the bytes. Otherwise the events are read and the bytes built; their hash
+    is the ETag, and the moment new bytes are first seen their Last-Modified.
+    """
     now = utcnow()
     key = f"{key}:{locale}"
-    with force_locale(locale):
-        rows = queries.feed_rows(match, now=now, enrolments_of=reader.id if reader else None)
-        body = services.feed_bytes(rows, spec, cache_key=key)
+    version = services.feed_version(key, spec, stamps, day=now.date(), base_url=current_app.config["BASE_URL"])
+    state = queries.feed_state(key)
+    if (state is not None and state.version == version
+            and not is_resource_modified(request.environ, etag=state.etag, last_modified=state.changed_at)):
+        return _feed_response(b"", state.etag, state.changed_at, private=private).make_conditional(request)
+    body = services.cached_bytes(key, version)
+    if body is None:
+        with force_locale(locale):
+            rows = queries.feed_rows(match, now=now, enrolments_of=reader.id if reader else None)
+            body = services.feed_bytes(rows, spec)
+        services.keep_bytes(key, version, body)
     etag = services.etag_of(body)
     try:
-        changed_at = services.feed_changed_at(key, etag, now=now)
+        changed_at = services.feed_changed_at(key, etag, version=version, now=now)
         db.session.commit()
     except (IntegrityError, OperationalError):
         # Another request recorded the same change at the same moment (or
@@ -129,12 +146,16 @@ def _send(key: str, match: ColumnElement[bool], spec: FeedSpec, *, locale: str, 
         # next request, and a fresh Last-Modified never causes a wrong 304.
         db.session.rollback()
         changed_at = now.replace(microsecond=0)
+    return _feed_response(body, etag, changed_at, private=private).make_conditional(request)
+
+
+def _feed_response(body: bytes, etag: str, changed_at: datetime, *, private: bool) -> Response:
     response = Response(body, content_type="text/calendar; charset=utf-8")
     response.set_etag(etag)
     response.last_modified = changed_at
     response.headers["Cache-Control"] = ("private" if private else "public") + ", no-cache"
     response.headers["Content-Disposition"] = 'inline; filename="agenda.ics"'
-    return response.make_conditional(request)
+    return response
 
 
 def _default_locale() -> str:
@@ -175,7 +196,8 @@ def public_agenda(tenant_slug: str) -> Any:
     with force_locale(locale):
         spec = FeedSpec(name=_("%(name)s — ateliers numériques", name=tenant.name), timezone=tenant.timezone,
                         description=_("Les ateliers numériques ouverts à tous."))
-    return _send(f"public:{tenant.id}", queries.public_workshops(tenant), spec, locale=locale, private=False)
+    return _send(f"public:{tenant.id}", queries.public_workshops(tenant), spec, locale=locale, private=False,
+                 stamps=stamps.of_structure(db.session, tenant.id))
 
 
 @bp.get("/calendars/<tenant_slug>/sites/<int:site_id>.ics")
@@ -189,7 +211,7 @@ def public_site(tenant_slug: str, site_id: int) -> Any:
         spec = FeedSpec(name=_("%(name)s — ateliers numériques — %(site)s", name=tenant.name, site=site.name),
                         timezone=tenant.timezone, description=_("Les ateliers numériques ouverts à tous."))
     return _send(f"public-site:{site.id}", queries.public_workshops(tenant, site_id=site.id), spec,
-                 locale=locale, private=False)
+                 locale=locale, private=False, stamps=stamps.of_structure(db.session, tenant.id))
 
 
 # --- private feeds ---------------------------------------------------------------------------------
@@ -210,7 +232,7 @@ def personal_feed(token: str) -> Any:
                         timezone=current_app.config["DEFAULT_TIMEZONE"], event_url=_event_url(),
                         reader_id=reader.id, show_structure=True)
     return _send(f"person:{reader.id}", queries.commitments(reader), spec, locale=locale, private=True,
-                 reader=reader)
+                 reader=reader, stamps=stamps.of_person(db.session, reader.id))
 
 
 @bp.get("/feeds/<token>/all.ics")
@@ -224,7 +246,8 @@ def all_feed(token: str) -> Any:
     with force_locale(locale):
         spec = FeedSpec(name=_("Toutes les structures"), timezone=current_app.config["DEFAULT_TIMEZONE"],
                         event_url=_event_url(), show_structure=True)
-    return _send("all", queries.all_structures(), spec, locale=locale, private=True)
+    return _send("all", queries.all_structures(), spec, locale=locale, private=True,
+                 stamps=stamps.of_network(db.session))
 
 
 def _structure_spec(tenant: Tenant, name: str) -> FeedSpec:
@@ -283,7 +306,8 @@ def _private_structure_feed(token: str, tenant_slug: str, describe: Any) -> Any:
     with force_locale(locale):
         key, filters, title = describe(tenant)
         spec = _structure_spec(tenant, title)
-    return _send(key, queries.structure_events(tenant, **filters), spec, locale=locale, private=True)
+    return _send(key, queries.structure_events(tenant, **filters), spec, locale=locale, private=True,
+                 stamps=stamps.of_structure(db.session, tenant.id))
 
 
 # --- the person's feed address -------------------------------------------------------------------

@@ -1,0 +1,160 @@
+"""Change stamps: knowing that a feed is unchanged without reading its events.
+
+Calendar apps poll every feed all day long; nearly every poll finds nothing
+new. Reading a room's hundreds of events to find that out costs far more than
+the poll itself, so each structure has a stamp (``CalendarStamp``) renewed in
+the same transaction as any change to what its feeds show, and a feed's
+*version* is a hash of the stamps it depends on, of its own description
+(name, time zone, reader…) and of the day (the feed's window moves daily:
+``queries.feed_rows``). While the version is the one its ETag was computed
+for, the ETag still holds: a conditional poll is answered 304 after reading a
+couple of small rows, and a full poll is served from the process's cache.
+
+A stamp is a fresh random 62-bit number, not a counter: a counter would
+come back to values already seen after a database is restored from a backup
+(or emptied, as the tests do between tests), and a process could then serve
+bytes it cached for other data under the same version.
+
+What renews a structure's stamp, found by SQLAlchemy session events rather
+than by each service remembering to:
+
+- any row of ``TRACKED`` added, changed or deleted through the ORM, whatever
+  the code path (views, services, ``flask`` commands, demo data): the
+  structure of the row (the structure itself for ``Tenant``);
+- a bulk ``update()``/``delete()`` on one of those tables: its rows are not
+  known, so every structure's stamp is renewed (rare: erasing an account).
+
+Stamps are renewed just before the commit, after the last flush and in
+increasing structure order, so the transaction takes these row locks last and
+always in the same order (no deadlock with the capacity locks of sign-ups);
+a rolled-back transaction renews nothing. Renewing too often only costs a
+rebuild; missing a change would leave a feed stale until the next day — so
+``tests/calendars/test_stamps.py`` changes each kind of row and checks the feed.
+
+Writing rows around the ORM (raw SQL, the benchmark generator's COPY) does not
+renew stamps: do it before the app serves feeds, or renew them all with
+``touch_all``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import BigInteger, event, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+from volunteer_platform.calendars.models import CalendarStamp
+from volunteer_platform.scheduling.models import Enrolment, Event, EventSeries, Room
+from volunteer_platform.tenants.models import Membership, Site, Tenant
+
+#: What feeds are built from (``queries.feed_rows`` and the feeds' access rules).
+TRACKED: tuple[type, ...] = (Event, EventSeries, Enrolment, Room, Site, Membership, Tenant)
+
+_TOUCHED = "calendar_stamps_touched"  # session.info: structure ids changed in this transaction
+_EVERY = "*"  # … or "every structure"
+
+
+def _tenant_id(obj: Any) -> int | None:
+    return obj.id if isinstance(obj, Tenant) else obj.tenant_id
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changed_rows(session: Session, _flush: UOWTransaction) -> None:
+    touched: set[Any] = session.info.setdefault(_TOUCHED, set())
+    for obj in chain(session.new, session.deleted):
+        if isinstance(obj, TRACKED):
+            touched.add(_tenant_id(obj))
+    for obj in session.dirty:
+        if isinstance(obj, TRACKED) and session.is_modified(obj, include_collections=False):
+            touched.add(_tenant_id(obj))
+    touched.discard(None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_statements(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and any(
+        issubclass(mapper.class_, TRACKED) for mapper in state.all_mappers
+    ):
+        state.session.info.setdefault(_TOUCHED, set()).add(_EVERY)
+
+
+@event.listens_for(Session, "before_commit")
+def _renew_stamps(session: Session) -> None:
+    session.flush()  # the commit's own flush comes after this hook: changes still pending count too
+    touched = session.info.pop(_TOUCHED, set())
+    if _EVERY in touched:
+        touch_all(session)
+    elif touched:
+        touch(session, touched)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_TOUCHED, None)
+
+
+def _fresh() -> int:
+    return secrets.randbits(62)
+
+
+def touch(session: Session, tenant_ids: Iterable[int]) -> None:
+    """Renew the stamps of these structures, in id order."""
+    table = CalendarStamp.__table__
+    ids = sorted(set(tenant_ids))
+    value = _fresh()
+    rows = select(Tenant.id, literal(value, BigInteger)).where(Tenant.id.in_(ids)).order_by(Tenant.id)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table).from_select(["tenant_id", "version"], rows)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).from_select(["tenant_id", "version"], rows)
+    else:  # pragma: no cover - the app runs on SQLite and PostgreSQL only
+        raise NotImplementedError(dialect)
+    stmt = stmt.on_conflict_do_update(index_elements=["tenant_id"], set_={"version": value})
+    session.execute(stmt)
+
+
+def touch_all(session: Session) -> None:
+    """Renew every structure's stamp."""
+    table = CalendarStamp.__table__
+    value = _fresh()
+    session.execute(update(table).values(version=value))
+    session.execute(insert(table).from_select(
+        ["tenant_id", "version"],
+        select(Tenant.id, literal(value, BigInteger)).where(
+            Tenant.id.not_in(select(table.c.tenant_id))),
+    ))
+
+
+# --- reading them ---------------------------------------------------------------------------------
+
+
+def of_structure(session: Session, tenant_id: int) -> tuple:
+    """What a structure's feeds (public, whole, site, room, trainer) depend on."""
+    version = session.scalar(select(CalendarStamp.version).where(CalendarStamp.tenant_id == tenant_id))
+    return (tenant_id, version or 0)
+
+
+def of_person(session: Session, user_id: int) -> tuple:
+    """What a person's own feed depends on: the structures they are an active member of."""
+    rows = session.execute(
+        select(Membership.tenant_id, func.coalesce(CalendarStamp.version, 0))
+        .outerjoin(CalendarStamp, CalendarStamp.tenant_id == Membership.tenant_id)
+        .where(Membership.user_id == user_id, Membership.is_active.is_(True))
+        .order_by(Membership.tenant_id)
+    ).all()
+    return tuple(tuple(row) for row in rows)
+
+
+def of_network(session: Session) -> tuple:
+    """What the all-structures feed depends on: every stamp. Their sum (of
+    random 62-bit numbers) changes whenever one is renewed; the count and the
+    highest id when a structure is added or deleted."""
+    row = session.execute(select(
+        func.count(), func.coalesce(func.sum(CalendarStamp.version), 0), func.max(CalendarStamp.tenant_id),
+    )).one()
+    return tuple(row)
