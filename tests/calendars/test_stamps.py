@@ -14,10 +14,9 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.calendars.factories import issue_token, make_series, next_october_change, parse, vevents
-from tests.factories import make_site
+from tests.factories import make_site, make_tenant
 from tests.scheduling.factories import enrol_in, local_time, make_event, make_room
 from volunteer_platform.calendars import services as calendar_services
-from volunteer_platform.calendars import stamps
 from volunteer_platform.calendars.models import CalendarStamp
 from volunteer_platform.db import utcnow
 from volunteer_platform.extensions import db
@@ -222,12 +221,17 @@ def test_a_bulk_update_of_a_feed_table_renews_every_stamp(world, tenant_b):
     assert _stamp(world["tenant_a"]) != a and _stamp(tenant_b) != b
 
 
-def test_the_all_structures_version_changes_with_any_structure(world, supervisor):
-    before = stamps.of_network(db.session)
+def test_the_all_structures_feed_changes_with_any_structure(client, world, supervisor):
+    url = f"/feeds/{issue_token(supervisor)}/all.ics"
+    etag = _held(client, url)
     world["room_b"].name = "Salle B2"
     db.session.commit()
-    db.session.rollback()
-    assert stamps.of_network(db.session) != before
+    after = client.get(url, headers={"If-None-Match": etag})
+    assert after.status_code == 200 and "Salle B2" in _text(after)
+    new_structure = make_tenant(slug="structure-n", name="Structure N")
+    make_event(new_structure, "workshop", local_time(new_structure, 2, 10), title="Atelier N")
+    again = client.get(url, headers={"If-None-Match": after.headers["ETag"]})
+    assert again.status_code == 200 and "Atelier N" in _text(again)
 
 
 def test_a_feed_version_holds_for_a_day_only(world):

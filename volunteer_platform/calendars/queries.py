@@ -16,14 +16,16 @@ the time of day (a feed's version, see ``stamps``, holds for the whole day).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from volunteer_platform.auth.models import User
-from volunteer_platform.calendars.models import CalendarFeedState, CalendarToken
+from volunteer_platform.calendars.models import CalendarFeedState, CalendarStamp, CalendarToken
 from volunteer_platform.extensions import db
 from volunteer_platform.scheduling.models import (
     Enrolment,
@@ -158,6 +160,108 @@ def commitments(user: User) -> ColumnElement[bool]:
         Event.tenant_id.in_(structures),
         or_(Event.trainer_id == user.id, Event.id.in_(places)),
     )
+
+
+# --- what a poll reads before the events ----------------------------------------------------------
+
+
+@dataclass
+class Probe:
+    """A structure's feed as a poll first sees it (``probe``)."""
+
+    tenant: Tenant
+    stamp: int  # its change stamp (``stamps``)
+    reader: User | None = None  # the token's owner (private feeds)
+    is_member: bool = False  # … an active member of the structure
+    target: Any = None  # the site, room or trainer membership of the structure, if asked and found
+    target_user: User | None = None  # the trainer (a membership's person)
+
+
+@functools.cache
+def _probe_statement(with_token: bool, target: type | None) -> Select:
+    """``probe``'s statement for one shape of feed, built once: a poll is
+    short enough that building the expression each time would show."""
+    target_alias = aliased(target) if target is not None else None
+    stmt = (
+        select(Tenant, func.coalesce(CalendarStamp.version, 0))
+        .outerjoin(CalendarStamp, CalendarStamp.tenant_id == Tenant.id)
+        .where(Tenant.slug == bindparam("slug"), Tenant.is_active.is_(True))
+    )
+    if with_token:
+        stmt = (
+            stmt.add_columns(User, Membership.id)
+            .join(CalendarToken, CalendarToken.token_hash == bindparam("token_hash"))
+            .join(User, and_(User.id == CalendarToken.user_id, User.is_active.is_(True)))
+            .outerjoin(Membership, and_(Membership.tenant_id == Tenant.id, Membership.user_id == User.id,
+                                        Membership.is_active.is_(True)))
+        )
+    if target_alias is not None:
+        stmt = stmt.add_columns(target_alias).outerjoin(
+            target_alias, and_(target_alias.tenant_id == Tenant.id, target_alias.id == bindparam("target_id")))
+        if target is Membership:
+            person = aliased(User)
+            stmt = stmt.add_columns(person).outerjoin(person, person.id == target_alias.user_id)
+    return stmt
+
+
+def probe(slug: str, *, token_hash: str | None = None, target: type | None = None,
+          target_id: int | None = None) -> Probe | None:
+    """In one query: the active structure ``slug`` and its change stamp; with
+    ``token_hash``, the active person holding that token and whether they are
+    an active member; with ``target``, the structure's ``target`` row
+    ``target_id`` (a Site, Room or Membership — and a membership's person).
+    None when the structure, or the token's person, is not found."""
+    stmt = _probe_statement(token_hash is not None, target)
+    row = db.session.execute(stmt, {"slug": slug, "token_hash": token_hash, "target_id": target_id}).first()
+    if row is None:
+        return None
+    found = Probe(tenant=row[0], stamp=row[1])
+    rest = list(row[2:])
+    if token_hash is not None:
+        found.reader, found.is_member = rest[0], rest[1] is not None
+        rest = rest[2:]
+    if target is not None:
+        found.target = rest[0]
+        found.target_user = rest[1] if target is Membership else None
+    return found
+
+
+@functools.cache
+def _reader_statement(own_structures: bool, network: bool) -> Select:
+    stmt = (
+        select(User)
+        .join(CalendarToken, CalendarToken.user_id == User.id)
+        .where(CalendarToken.token_hash == bindparam("token_hash"), User.is_active.is_(True))
+    )
+    if own_structures:
+        stmt = (
+            stmt.add_columns(Membership.tenant_id, func.coalesce(CalendarStamp.version, 0))
+            .outerjoin(Membership, and_(Membership.user_id == User.id, Membership.is_active.is_(True)))
+            .outerjoin(CalendarStamp, CalendarStamp.tenant_id == Membership.tenant_id)
+            .order_by(Membership.tenant_id)
+        )
+    elif network:
+        stamps = select(func.count(), func.coalesce(func.sum(CalendarStamp.version), 0),
+                        func.max(CalendarStamp.tenant_id)).subquery()
+        stmt = stmt.add_columns(*stamps.c).join(stamps, literal(True))
+    return stmt
+
+
+def reader_probe(token_hash: str, *, own_structures: bool = False,
+                 network: bool = False) -> tuple[User | None, tuple]:
+    """In one query: the active person holding the token and the change
+    stamps a feed of theirs depends on — ``own_structures``: (structure id,
+    stamp) of each structure they are an active member of; ``network``: the
+    count, sum and highest structure id of every stamp (stamps are random
+    62-bit numbers: their sum changes whenever one is renewed, the count and
+    the highest id when a structure is added or deleted). (None, ()) for an
+    unknown token."""
+    rows = db.session.execute(_reader_statement(own_structures, network), {"token_hash": token_hash}).all()
+    if not rows:
+        return None, ()
+    if own_structures:
+        return rows[0][0], tuple((row[1], row[2]) for row in rows if row[1] is not None)
+    return rows[0][0], tuple(rows[0][1:])
 
 
 # --- tokens and feed states ----------------------------------------------------------------------

@@ -89,11 +89,15 @@ def current_token(user: User, *, secret_key: str) -> str | None:
     return token if hmac.compare_digest(hash_token(token), row.token_hash) else None
 
 
+def token_hash(token: str) -> str | None:
+    """How a well-formed feed token is looked up (None for anything else)."""
+    return hash_token(token) if TOKEN_RE.match(token or "") else None
+
+
 def user_for_token(token: str) -> User | None:
     """The active person this feed token belongs to; None for anything else."""
-    if not TOKEN_RE.match(token or ""):
-        return None
-    return queries.user_by_token_hash(hash_token(token))
+    hashed = token_hash(token)
+    return None if hashed is None else queries.user_by_token_hash(hashed)
 
 
 # --- feed states (ETag and Last-Modified) ---------------------------------------------------------

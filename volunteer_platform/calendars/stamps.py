@@ -43,7 +43,7 @@ from collections.abc import Iterable
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import BigInteger, event, func, insert, literal, select, update
+from sqlalchemy import BigInteger, event, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
@@ -128,33 +128,3 @@ def touch_all(session: Session) -> None:
         select(Tenant.id, literal(value, BigInteger)).where(
             Tenant.id.not_in(select(table.c.tenant_id))),
     ))
-
-
-# --- reading them ---------------------------------------------------------------------------------
-
-
-def of_structure(session: Session, tenant_id: int) -> tuple:
-    """What a structure's feeds (public, whole, site, room, trainer) depend on."""
-    version = session.scalar(select(CalendarStamp.version).where(CalendarStamp.tenant_id == tenant_id))
-    return (tenant_id, version or 0)
-
-
-def of_person(session: Session, user_id: int) -> tuple:
-    """What a person's own feed depends on: the structures they are an active member of."""
-    rows = session.execute(
-        select(Membership.tenant_id, func.coalesce(CalendarStamp.version, 0))
-        .outerjoin(CalendarStamp, CalendarStamp.tenant_id == Membership.tenant_id)
-        .where(Membership.user_id == user_id, Membership.is_active.is_(True))
-        .order_by(Membership.tenant_id)
-    ).all()
-    return tuple(tuple(row) for row in rows)
-
-
-def of_network(session: Session) -> tuple:
-    """What the all-structures feed depends on: every stamp. Their sum (of
-    random 62-bit numbers) changes whenever one is renewed; the count and the
-    highest id when a structure is added or deleted."""
-    row = session.execute(select(
-        func.count(), func.coalesce(func.sum(CalendarStamp.version), 0), func.max(CalendarStamp.tenant_id),
-    )).one()
-    return tuple(row)

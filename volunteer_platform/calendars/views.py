@@ -33,7 +33,6 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -48,14 +47,14 @@ from werkzeug.wrappers import Response
 
 from volunteer_platform.auth.models import User
 from volunteer_platform.auth.permissions import public, require_login
-from volunteer_platform.calendars import queries, services, stamps
+from volunteer_platform.calendars import queries, services
+from volunteer_platform.calendars import stamps as _stamps  # noqa: F401  (registers the session hooks)
 from volunteer_platform.calendars.services import FeedSpec
 from volunteer_platform.db import utcnow
 from volunteer_platform.extensions import db
 from volunteer_platform.forms import ActionForm
 from volunteer_platform.scheduling.models import Room
 from volunteer_platform.tenants.models import Membership, Site, Tenant
-from volunteer_platform.tenants.scoping import active_membership, get_in_tenant_or_404
 
 bp = Blueprint("calendars", __name__)
 
@@ -63,6 +62,18 @@ PRIVATE_ENDPOINTS = {
     "calendars.personal_feed", "calendars.all_feed", "calendars.structure_feed", "calendars.site_feed",
     "calendars.room_feed", "calendars.trainer_feed",
 }
+FEED_ENDPOINTS = PRIVATE_ENDPOINTS | {"calendars.public_agenda", "calendars.public_site"}
+
+
+@bp.before_request
+def _polls_read_outside_a_transaction() -> None:
+    """Most polls read one small row and answer 304. On PostgreSQL a feed
+    request runs its statements in autocommit mode, which spares the BEGIN and
+    ROLLBACK round trips of a transaction: each statement sees committed data
+    only, as in a READ COMMITTED transaction; the stamps are read before the
+    events (``_send``); the only write, the feed's state, is one statement."""
+    if request.endpoint in FEED_ENDPOINTS and db.engine.dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 # --- keeping tokens out of logs and referrers ------------------------------------------------------
@@ -113,32 +124,37 @@ def _event_url() -> Callable[[str, int], str]:
     return lambda slug, event_id: base + url_for("scheduling.event", tenant_slug=slug, event_id=event_id)
 
 
-def _send(key: str, match: ColumnElement[bool], spec: FeedSpec, *, locale: str, private: bool,
+def _send(key: str, match: Callable[[], ColumnElement[bool]], spec: FeedSpec, *, locale: str, private: bool,
           stamps: tuple, reader: User | None = None) -> Response:
     """Answer with the feed, or 304 when the client has it already.
 
-    The feed's version (``stamps``) is read first: while it is the one the
-    stored ETag was computed for, a conditional request is answered without
-    reading any event, and a full one from this process's cache when it has
-    the bytes. Otherwise the events are read and the bytes built; their hash
-    is the ETag, and the moment new bytes are first seen their Last-Modified.
+    The ETag is the feed's version (``services.feed_version``: the change
+    stamps of its structures, its description, the day), known before any
+    event is read: a poll that sends it back gets a 304 straight away, and a
+    full poll is served from this process's cache while it holds the bytes
+    of that version. Otherwise the events are read and the bytes built.
+    Last-Modified is when this feed's bytes last changed (their hash is kept
+    in ``CalendarFeedState``), for clients that send If-Modified-Since only.
     """
     now = utcnow()
     key = f"{key}:{locale}"
     version = services.feed_version(key, spec, stamps, day=now.date(), base_url=current_app.config["BASE_URL"])
-    state = queries.feed_state(key)
-    if (state is not None and state.version == version
-            and not is_resource_modified(request.environ, etag=state.etag, last_modified=state.changed_at)):
-        return _feed_response(b"", state.etag, state.changed_at, private=private).make_conditional(request)
+    if request.if_none_match:
+        if request.if_none_match.contains_weak(version):
+            return _not_modified(version, private=private)
+    elif request.if_modified_since is not None:
+        state = queries.feed_state(key)
+        if (state is not None and state.version == version
+                and not is_resource_modified(request.environ, last_modified=state.changed_at)):
+            return _not_modified(version, private=private)
     body = services.cached_bytes(key, version)
     if body is None:
         with force_locale(locale):
-            rows = queries.feed_rows(match, now=now, enrolments_of=reader.id if reader else None)
+            rows = queries.feed_rows(match(), now=now, enrolments_of=reader.id if reader else None)
             body = services.feed_bytes(rows, spec)
         services.keep_bytes(key, version, body)
-    etag = services.etag_of(body)
     try:
-        changed_at = services.feed_changed_at(key, etag, version=version, now=now)
+        changed_at = services.feed_changed_at(key, services.etag_of(body), version=version, now=now)
         db.session.commit()
     except (IntegrityError, OperationalError):
         # Another request recorded the same change at the same moment (or
@@ -146,42 +162,54 @@ def _send(key: str, match: ColumnElement[bool], spec: FeedSpec, *, locale: str, 
         # next request, and a fresh Last-Modified never causes a wrong 304.
         db.session.rollback()
         changed_at = now.replace(microsecond=0)
-    return _feed_response(body, etag, changed_at, private=private).make_conditional(request)
-
-
-def _feed_response(body: bytes, etag: str, changed_at: datetime, *, private: bool) -> Response:
     response = Response(body, content_type="text/calendar; charset=utf-8")
-    response.set_etag(etag)
     response.last_modified = changed_at
-    response.headers["Cache-Control"] = ("private" if private else "public") + ", no-cache"
     response.headers["Content-Disposition"] = 'inline; filename="agenda.ics"'
+    return _validators(response, version, private=private).make_conditional(request)
+
+
+def _validators(response: Response, version: str, *, private: bool) -> Response:
+    response.set_etag(version)
+    response.headers["Cache-Control"] = ("private" if private else "public") + ", no-cache"
     return response
+
+
+def _not_modified(version: str, *, private: bool) -> Response:
+    return _validators(Response(status=304), version, private=private)
 
 
 def _default_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def _tenant_or_404(slug: str) -> Tenant:
-    tenant = db.session.scalars(select(Tenant).where(Tenant.slug == slug, Tenant.is_active.is_(True))).one_or_none()
-    if tenant is None:
+def _probe_or_404(slug: str, *, token: str | None = None, target: type | None = None,
+                  target_id: int | None = None) -> queries.Probe:
+    """The structure (and the token's reader, and the target row) in one query,
+    or a 404 for anything not found or not allowed: an unknown or revoked
+    token, a structure the reader is not a member of (staff see all), another
+    structure's site, room or trainer."""
+    token_hash = None
+    if token is not None:
+        token_hash = services.token_hash(token)
+        if token_hash is None:
+            abort(404)
+    found = queries.probe(slug, token_hash=token_hash, target=target, target_id=target_id)
+    if found is None:
         abort(404)
-    return tenant
+    if token is not None and not (found.reader.is_supervisor or found.is_member):
+        abort(404)
+    if target is not None and found.target is None:
+        abort(404)
+    return found
 
 
-def _reader_or_404(token: str) -> User:
-    reader = services.user_for_token(token)
+def _reader_or_404(token: str, **stamps_of: bool) -> tuple[User, tuple]:
+    """The token's person and the stamps of their feed, in one query (404 if none)."""
+    token_hash = services.token_hash(token)
+    reader, stamps = queries.reader_probe(token_hash, **stamps_of) if token_hash else (None, ())
     if reader is None:
         abort(404)
-    return reader
-
-
-def _members_tenant_or_404(reader: User, slug: str) -> Tenant:
-    """The structure, if the token's owner may read its agenda (a member, or staff)."""
-    tenant = _tenant_or_404(slug)
-    if not reader.is_supervisor and active_membership(reader.id, tenant) is None:
-        abort(404)
-    return tenant
+    return reader, stamps
 
 
 # --- public feeds ----------------------------------------------------------------------------------
@@ -191,27 +219,28 @@ def _members_tenant_or_404(reader: User, slug: str) -> Tenant:
 @public
 def public_agenda(tenant_slug: str) -> Any:
     """A structure's public workshops: titles, times, places, the structure's contact."""
-    tenant = _tenant_or_404(tenant_slug)
+    found = _probe_or_404(tenant_slug)
+    tenant = found.tenant
     locale = _default_locale()
     with force_locale(locale):
         spec = FeedSpec(name=_("%(name)s — ateliers numériques", name=tenant.name), timezone=tenant.timezone,
                         description=_("Les ateliers numériques ouverts à tous."))
-    return _send(f"public:{tenant.id}", queries.public_workshops(tenant), spec, locale=locale, private=False,
-                 stamps=stamps.of_structure(db.session, tenant.id))
+    return _send(f"public:{tenant.id}", lambda: queries.public_workshops(tenant), spec, locale=locale, private=False,
+                 stamps=(tenant.id, found.stamp))
 
 
 @bp.get("/calendars/<tenant_slug>/sites/<int:site_id>.ics")
 @public
 def public_site(tenant_slug: str, site_id: int) -> Any:
     """The public workshops held at one of the structure's sites."""
-    tenant = _tenant_or_404(tenant_slug)
-    site = get_in_tenant_or_404(Site, site_id, tenant)
+    found = _probe_or_404(tenant_slug, target=Site, target_id=site_id)
+    tenant, site = found.tenant, found.target
     locale = _default_locale()
     with force_locale(locale):
         spec = FeedSpec(name=_("%(name)s — ateliers numériques — %(site)s", name=tenant.name, site=site.name),
                         timezone=tenant.timezone, description=_("Les ateliers numériques ouverts à tous."))
-    return _send(f"public-site:{site.id}", queries.public_workshops(tenant, site_id=site.id), spec,
-                 locale=locale, private=False, stamps=stamps.of_structure(db.session, tenant.id))
+    return _send(f"public-site:{site.id}", lambda: queries.public_workshops(tenant, site_id=site.id), spec,
+                 locale=locale, private=False, stamps=(tenant.id, found.stamp))
 
 
 # --- private feeds ---------------------------------------------------------------------------------
@@ -225,89 +254,81 @@ def _locale_of(reader: User) -> str:
 @public  # the token, not a session, says who reads
 def personal_feed(token: str) -> Any:
     """My sessions to lead and confirmed places, in all my structures."""
-    reader = _reader_or_404(token)
+    reader, stamps = _reader_or_404(token, own_structures=True)
     locale = _locale_of(reader)
     with force_locale(locale):
         spec = FeedSpec(name=_("Mon agenda — %(name)s", name=reader.full_name),
                         timezone=current_app.config["DEFAULT_TIMEZONE"], event_url=_event_url(),
                         reader_id=reader.id, show_structure=True)
-    return _send(f"person:{reader.id}", queries.commitments(reader), spec, locale=locale, private=True,
-                 reader=reader, stamps=stamps.of_person(db.session, reader.id))
+    return _send(f"person:{reader.id}", lambda: queries.commitments(reader), spec, locale=locale, private=True,
+                 reader=reader, stamps=stamps)
 
 
 @bp.get("/feeds/<token>/all.ics")
 @public  # the token, not a session, says who reads
 def all_feed(token: str) -> Any:
     """Association staff: every active structure's agenda."""
-    reader = _reader_or_404(token)
+    reader, stamps = _reader_or_404(token, network=True)
     if not reader.is_supervisor:
         abort(404)
     locale = _locale_of(reader)
     with force_locale(locale):
         spec = FeedSpec(name=_("Toutes les structures"), timezone=current_app.config["DEFAULT_TIMEZONE"],
                         event_url=_event_url(), show_structure=True)
-    return _send("all", queries.all_structures(), spec, locale=locale, private=True,
-                 stamps=stamps.of_network(db.session))
-
-
-def _structure_spec(tenant: Tenant, name: str) -> FeedSpec:
-    return FeedSpec(name=name, timezone=tenant.timezone, event_url=_event_url())
+    return _send("all", queries.all_structures, spec, locale=locale, private=True, stamps=stamps)
 
 
 @bp.get("/feeds/<token>/<tenant_slug>/agenda.ics")
 @public  # the token, not a session, says who reads
 def structure_feed(token: str, tenant_slug: str) -> Any:
-    return _private_structure_feed(
-        token, tenant_slug,
-        lambda tenant: (f"structure:{tenant.id}", {}, _("%(name)s — agenda", name=tenant.name)),
-    )
+    found = _probe_or_404(tenant_slug, token=token)
+    return _private_structure_feed(found, f"structure:{found.tenant.id}", {},
+                                   lambda: _("%(name)s — agenda", name=found.tenant.name))
 
 
 @bp.get("/feeds/<token>/<tenant_slug>/sites/<int:site_id>.ics")
 @public  # the token, not a session, says who reads
 def site_feed(token: str, tenant_slug: str, site_id: int) -> Any:
-    def describe(tenant: Any) -> tuple[str, dict[str, int], str]:
-        site = get_in_tenant_or_404(Site, site_id, tenant)
-        return f"site:{site.id}", {"site_id": site.id}, _("%(name)s — %(site)s", name=tenant.name, site=site.name)
-
-    return _private_structure_feed(token, tenant_slug, describe)
+    found = _probe_or_404(tenant_slug, token=token, target=Site, target_id=site_id)
+    site = found.target
+    return _private_structure_feed(found, f"site:{site.id}", {"site_id": site.id},
+                                   lambda: _("%(name)s — %(site)s", name=found.tenant.name, site=site.name))
 
 
 @bp.get("/feeds/<token>/<tenant_slug>/rooms/<int:room_id>.ics")
 @public  # the token, not a session, says who reads
 def room_feed(token: str, tenant_slug: str, room_id: int) -> Any:
-    def describe(tenant: Any) -> tuple[str, dict[str, int], str]:
-        room = get_in_tenant_or_404(Room, room_id, tenant)
-        return (f"room:{room.id}", {"room_id": room.id},
-                _("%(name)s — salle %(room)s", name=tenant.name, room=room.name))
-
-    return _private_structure_feed(token, tenant_slug, describe)
+    found = _probe_or_404(tenant_slug, token=token, target=Room, target_id=room_id)
+    room = found.target
+    return _private_structure_feed(found, f"room:{room.id}", {"room_id": room.id},
+                                   lambda: _("%(name)s — salle %(room)s", name=found.tenant.name, room=room.name))
 
 
 @bp.get("/feeds/<token>/<tenant_slug>/trainers/<int:membership_id>.ics")
 @public  # the token, not a session, says who reads
 def trainer_feed(token: str, tenant_slug: str, membership_id: int) -> Any:
-    def describe(tenant: Any) -> tuple[str, dict[str, int], str]:
-        membership = get_in_tenant_or_404(Membership, membership_id, tenant)
-        trainer = db.session.get(User, membership.user_id)
-        return (f"trainer:{membership.id}", {"trainer_id": membership.user_id},
-                _("%(name)s — séances de %(trainer)s", name=tenant.name, trainer=trainer.full_name))
-
-    return _private_structure_feed(token, tenant_slug, describe)
+    found = _probe_or_404(tenant_slug, token=token, target=Membership, target_id=membership_id)
+    membership, trainer = found.target, found.target_user
+    return _private_structure_feed(
+        found, f"trainer:{membership.id}", {"trainer_id": membership.user_id},
+        lambda: _("%(name)s — séances de %(trainer)s", name=found.tenant.name, trainer=trainer.full_name))
 
 
-def _private_structure_feed(token: str, tenant_slug: str, describe: Any) -> Any:
-    """A structure's private feed (whole, or one site, room or trainer): check the
-    token and the reader's membership, then ``describe(tenant)`` gives the feed's
-    key, its event filters and its name (in the reader's language)."""
-    reader = _reader_or_404(token)
-    tenant = _members_tenant_or_404(reader, tenant_slug)
-    locale = _locale_of(reader)
+def _private_structure_feed(found: queries.Probe, key: str, filters: dict[str, int],
+                            title: Callable[[], str]) -> Any:
+    """A structure's private feed (whole, or one site, room or trainer): the
+    reader's access is checked (``_probe_or_404``); ``filters`` choose the
+    events and ``title`` names the feed (in the reader's language)."""
+    tenant = found.tenant
+    locale = _locale_of(found.reader)
     with force_locale(locale):
-        key, filters, title = describe(tenant)
-        spec = _structure_spec(tenant, title)
-    return _send(key, queries.structure_events(tenant, **filters), spec, locale=locale, private=True,
-                 stamps=stamps.of_structure(db.session, tenant.id))
+        spec = _structure_spec(tenant, title())
+    return _send(key, lambda: queries.structure_events(tenant, **filters), spec, locale=locale, private=True,
+                 stamps=(tenant.id, found.stamp))
+
+
+def _structure_spec(tenant: Tenant, name: str) -> FeedSpec:
+    return FeedSpec(name=name, timezone=tenant.timezone, event_url=_event_url())
 
 
 # --- the person's feed address -------------------------------------------------------------------
