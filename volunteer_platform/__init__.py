@@ -104,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_commands(app: Flask) -> None:
     from volunteer_platform.calendars.external_cli import import_external_calendars_command
+    from volunteer_platform.calendars.stamps import touch_feeds_command
     from volunteer_platform.core.backup import backup_command, restore_command
     from volunteer_platform.demo import seed_demo_command
     from volunteer_platform.notifications.cli import send_emails_command
@@ -119,3 +120,4 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(send_qualification_reminders_command)
     app.cli.add_command(send_event_reminders_command)
     app.cli.add_command(import_external_calendars_command)
+    app.cli.add_command(touch_feeds_command)

@@ -184,9 +184,13 @@ def test_a_full_poll_from_another_process_builds_the_same_bytes(client, world):
     assert again.headers["Last-Modified"] == first.headers["Last-Modified"]
 
 
-def _stamp(tenant) -> int:
+def _stamp_of(tenant_id: int) -> int:
     db.session.rollback()
-    return db.session.scalar(select(CalendarStamp.version).where(CalendarStamp.tenant_id == tenant.id)) or 0
+    return db.session.scalar(select(CalendarStamp.version).where(CalendarStamp.tenant_id == tenant_id)) or 0
+
+
+def _stamp(tenant) -> int:
+    return _stamp_of(tenant.id)
 
 
 def test_a_rolled_back_change_renews_no_stamp(world):
@@ -242,3 +246,14 @@ def test_a_feed_version_holds_for_a_day_only(world):
     assert version != calendar_services.feed_version("k", spec, (1, 2), day=today + timedelta(days=1),
                                                      base_url="https://x")
     assert version != calendar_services.feed_version("k", spec, (1, 3), day=today, base_url="https://x")
+
+
+def test_touch_feeds_renews_every_stamp_and_feeds_are_rebuilt(app, client, world):
+    etag = _held(client, world["feeds"]["public"])
+    ids = world["tenant_a"].id, world["tenant_b"].id
+    before = [_stamp_of(i) for i in ids]
+    result = app.test_cli_runner().invoke(args=["touch-feeds"])
+    assert result.exit_code == 0, result.output
+    after = [_stamp_of(i) for i in ids]
+    assert after[0] != before[0] and after[1] != before[1]
+    assert client.get(world["feeds"]["public"], headers={"If-None-Match": etag}).status_code == 200

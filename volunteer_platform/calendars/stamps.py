@@ -43,11 +43,14 @@ from collections.abc import Iterable
 from itertools import chain
 from typing import Any
 
+import click
+from flask.cli import with_appcontext
 from sqlalchemy import BigInteger, event, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from volunteer_platform.calendars.models import CalendarStamp
+from volunteer_platform.extensions import db
 from volunteer_platform.scheduling.models import Enrolment, Event, EventSeries, Room
 from volunteer_platform.tenants.models import Membership, Site, Tenant
 
@@ -128,3 +131,13 @@ def touch_all(session: Session) -> None:
         select(Tenant.id, literal(value, BigInteger)).where(
             Tenant.id.not_in(select(table.c.tenant_id))),
     ))
+
+
+@click.command("touch-feeds")
+@with_appcontext
+def touch_feeds_command() -> None:
+    """Renew every structure's feed stamp: after rows were written around the
+    application (SQL by hand, a bulk load), every feed is rebuilt at its next poll."""
+    touch_all(db.session)
+    db.session.commit()
+    click.echo("Every calendar feed will be rebuilt at its next poll.")
