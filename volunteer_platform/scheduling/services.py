@@ -120,8 +120,15 @@ def _when(moment: datetime) -> str:
 
 
 def _overlapping(resource: str, starts_at: datetime, ends_at: datetime, exclude_event_ids: set[int]) -> list[Event]:
+    return [event for event, _start, _end in _bookings_during(resource, starts_at, ends_at, exclude_event_ids)]
+
+
+def _bookings_during(resource: str, starts_at: datetime, ends_at: datetime,
+                     exclude_event_ids: set[int]) -> list[tuple[Event, datetime, datetime]]:
+    """The resource's active bookings overlapping [starts_at, ends_at): (event, start, end),
+    by start. One indexed query (``ix_booking_resource_time``)."""
     stmt = (
-        select(Event)
+        select(Event, Booking.starts_at, Booking.ends_at)
         .join(Booking, Booking.event_id == Event.id)
         .where(
             Booking.resource == resource,
@@ -129,44 +136,94 @@ def _overlapping(resource: str, starts_at: datetime, ends_at: datetime, exclude_
             Booking.starts_at < ends_at,
             Booking.ends_at > starts_at,
         )
+        .order_by(Booking.starts_at, Event.id)
     )
     if exclude_event_ids:
         stmt = stmt.where(Booking.event_id.not_in(exclude_event_ids))
-    return list(db.session.scalars(stmt))
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+def _during(rows: list, f: EventFields) -> list:
+    """The rows (``(thing, start, end)``) that overlap ``f``'s time."""
+    return [row for row in rows if row[1] < f.ends_at and row[2] > f.starts_at]
 
 
 def problems_for(
     tenant: Tenant, f: EventFields, *, exclude_event_ids: set[int] = frozenset()
 ) -> list[str]:
     """Every reason why this event cannot take place as described (empty: fine)."""
-    problems: list[str] = []
+    return problems_for_each(tenant, [f], exclude_event_ids=exclude_event_ids)[0]
+
+
+def problems_for_each(
+    tenant: Tenant, occurrences: list[EventFields], *, exclude_event_ids: set[int] = frozenset()
+) -> list[list[str]]:
+    """``problems_for`` of occurrences that share their room, equipment and
+    trainer (a series), in a fixed number of queries: each resource's bookings,
+    closures and external busy times are read once for the whole span of the
+    occurrences (one room's or person's, a year at most), then matched to each
+    occurrence here."""
+    if not occurrences:
+        return []
+    first = occurrences[0]
+    if any((f.room_id, list(f.kit_ids), f.trainer_id) != (first.room_id, list(first.kit_ids), first.trainer_id)
+           for f in occurrences):
+        raise ValueError("occurrences must share their room, equipment and trainer")
+    span_start = min(f.starts_at for f in occurrences)
+    span_end = max(f.ends_at for f in occurrences)
+    problems: list[list[str]] = [[] for _f in occurrences]
     room = None
-    if f.room_id is not None:
-        room = get_in_tenant(Room, f.room_id, tenant)
-        if not room.is_active:
-            problems.append(str(_l("La salle « %(room)s » n'est plus utilisée.", room=room.name)))
-        if f.capacity is not None and f.capacity > room.capacity:
-            problems.append(str(_l("La salle « %(room)s » n'a que %(n)s places.", room=room.name, n=room.capacity)))
-        problems += _room_time_problems(tenant, room, f.starts_at, f.ends_at)
-        for other in _overlapping(f"room:{room.id}", f.starts_at, f.ends_at, exclude_event_ids):
-            problems.append(str(_l("La salle « %(room)s » est déjà prise : %(title)s (%(when)s).",
-                                   room=room.name, title=other.title, when=_when(other.starts_at))))
-    for kit_id in f.kit_ids:
+    if first.room_id is not None:
+        room = get_in_tenant(Room, first.room_id, tenant)
+        closures = _closures_during(tenant, room, span_start, span_end)
+        taken = _bookings_during(f"room:{room.id}", span_start, span_end, exclude_event_ids)
+        for f, found in zip(occurrences, problems, strict=True):
+            if not room.is_active:
+                found.append(str(_l("La salle « %(room)s » n'est plus utilisée.", room=room.name)))
+            if f.capacity is not None and f.capacity > room.capacity:
+                found.append(str(_l("La salle « %(room)s » n'a que %(n)s places.", room=room.name,
+                                    n=room.capacity)))
+            found += _room_time_problems(tenant, room, f.starts_at, f.ends_at, closures)
+            for other, _start, _end in _during(taken, f):
+                found.append(str(_l("La salle « %(room)s » est déjà prise : %(title)s (%(when)s).",
+                                    room=room.name, title=other.title, when=_when(other.starts_at))))
+    for kit_id in first.kit_ids:
         kit = get_in_tenant(Kit, kit_id, tenant)
-        for other in _overlapping(f"kit:{kit.id}", f.starts_at, f.ends_at, exclude_event_ids):
-            problems.append(str(_l("Le matériel « %(kit)s » est déjà réservé : %(title)s (%(when)s).",
-                                   kit=kit.name, title=other.title, when=_when(other.starts_at))))
-    if f.trainer_id is not None:
-        for other in _overlapping(f"person:{f.trainer_id}", f.starts_at, f.ends_at, exclude_event_ids):
-            # Another structure's event: say that the trainer is busy, not what they do there.
-            what = other.title if other.tenant_id == tenant.id else str(_l("un engagement dans une autre structure"))
-            problems.append(str(_l("Le formateur ou la formatrice est déjà occupé(e) : %(what)s (%(when)s).",
-                                   what=what, when=_when(other.starts_at))))
-    problems += external_busy_problems(tenant, f, room)
+        reserved = _bookings_during(f"kit:{kit.id}", span_start, span_end, exclude_event_ids)
+        for f, found in zip(occurrences, problems, strict=True):
+            for other, _start, _end in _during(reserved, f):
+                found.append(str(_l("Le matériel « %(kit)s » est déjà réservé : %(title)s (%(when)s).",
+                                    kit=kit.name, title=other.title, when=_when(other.starts_at))))
+    if first.trainer_id is not None:
+        busy = _bookings_during(f"person:{first.trainer_id}", span_start, span_end, exclude_event_ids)
+        for f, found in zip(occurrences, problems, strict=True):
+            for other, _start, _end in _during(busy, f):
+                # Another structure's event: say that the trainer is busy, not what they do there.
+                what = (other.title if other.tenant_id == tenant.id
+                        else str(_l("un engagement dans une autre structure")))
+                found.append(str(_l("Le formateur ou la formatrice est déjà occupé(e) : %(what)s (%(when)s).",
+                                    what=what, when=_when(other.starts_at))))
+    for found, external in zip(problems, _external_busy_problems_each(tenant, occurrences, room), strict=True):
+        found += external
     return problems
 
 
-def _room_time_problems(tenant: Tenant, room: Room, starts_at: datetime, ends_at: datetime) -> list[str]:
+def _closures_during(tenant: Tenant, room: Room, starts_at: datetime, ends_at: datetime) -> list[Closure]:
+    """The closures of the room or its site during [starts_at, ends_at) (in local days)."""
+    zone = tenant.timezone
+    return list(db.session.scalars(
+        select(Closure).where(
+            Closure.tenant_id == tenant.id,
+            (Closure.room_id == room.id) | (Closure.site_id == room.site_id),
+            Closure.starts_on <= recurrence.utc_to_local(ends_at, zone).date(),
+            Closure.ends_on >= recurrence.utc_to_local(starts_at, zone).date(),
+        ).order_by(Closure.starts_on, Closure.id)
+    ))
+
+
+def _room_time_problems(tenant: Tenant, room: Room, starts_at: datetime, ends_at: datetime,
+                        closures: list[Closure]) -> list[str]:
+    """Outside the room's opening hours, or during one of ``closures`` (``_closures_during``)."""
     zone = tenant.timezone
     start_local = recurrence.utc_to_local(starts_at, zone)
     end_local = recurrence.utc_to_local(ends_at, zone)
@@ -181,18 +238,11 @@ def _room_time_problems(tenant: Tenant, room: Room, starts_at: datetime, ends_at
         if not fits:
             problems.append(str(_l("La salle « %(room)s » est fermée à ce moment-là (voir ses horaires).",
                                    room=room.name)))
-    closures = db.session.scalars(
-        select(Closure).where(
-            Closure.tenant_id == tenant.id,
-            (Closure.room_id == room.id) | (Closure.site_id == room.site_id),
-            Closure.starts_on <= end_local.date(),
-            Closure.ends_on >= start_local.date(),
-        )
-    ).all()
     for closure in closures:
-        problems.append(str(_l("Fermeture du %(start)s au %(end)s : %(reason)s.",
-                               start=closure.starts_on.strftime("%d/%m/%Y"),
-                               end=closure.ends_on.strftime("%d/%m/%Y"), reason=closure.reason)))
+        if closure.starts_on <= end_local.date() and closure.ends_on >= start_local.date():
+            problems.append(str(_l("Fermeture du %(start)s au %(end)s : %(reason)s.",
+                                   start=closure.starts_on.strftime("%d/%m/%Y"),
+                                   end=closure.ends_on.strftime("%d/%m/%Y"), reason=closure.reason)))
     return problems
 
 
@@ -391,12 +441,12 @@ def check_series(
     if rule.until is not None and rule.until < dtstart_local.date():
         raise ValidationFailed(_l("La date de fin doit être après la première séance."), field="until")
     duration = template.ends_at - template.starts_at
-    checks = []
-    for local_start in recurrence.expand(rrule, dtstart_local):
-        starts_at = recurrence.local_to_utc(local_start, zone)
-        f = _shifted(template, starts_at, starts_at + duration)
-        checks.append(OccurrenceCheck(local_start, f.starts_at, f.ends_at,
-                                      problems_for(tenant, f, exclude_event_ids=exclude_event_ids)))
+    starts = [(local_start, recurrence.local_to_utc(local_start, zone))
+              for local_start in recurrence.expand(rrule, dtstart_local)]
+    occurrences = [_shifted(template, starts_at, starts_at + duration) for _local, starts_at in starts]
+    problems = problems_for_each(tenant, occurrences, exclude_event_ids=exclude_event_ids)
+    checks = [OccurrenceCheck(local_start, f.starts_at, f.ends_at, found)
+              for (local_start, _utc), f, found in zip(starts, occurrences, problems, strict=True)]
     if not checks:
         raise ValidationFailed(_l("Cette règle ne donne aucune séance."), field="until")
     return rrule, checks
@@ -879,17 +929,32 @@ def external_busy_problems(tenant: Tenant, f: EventFields, room: Room | None = N
     """The busy times imported from the room's or the trainer's external
     calendars that overlap the event, one problem each (only their times are
     known). A trainer's busy times count in every structure, as their bookings do."""
+    return _external_busy_problems_each(tenant, [f], room)[0]
+
+
+def _external_busy_problems_each(tenant: Tenant, occurrences: list[EventFields],
+                                 room: Room | None = None) -> list[list[str]]:
+    """``external_busy_problems`` of occurrences sharing room and trainer: the
+    busy times are read once for their whole span."""
     from volunteer_platform.calendars import external
 
-    problems: list[str] = []
-    zone = tenant.timezone
-    if f.room_id is not None:
-        room = room if room is not None and room.id == f.room_id else get_in_tenant(Room, f.room_id, tenant)
-        for busy in external.room_busy(tenant, room.id, f.starts_at, f.ends_at):
-            problems.append(str(_l("La salle « %(room)s » est occupée selon son calendrier externe (%(when)s).",
-                                   room=room.name, when=_busy_span(busy.starts_at, busy.ends_at, zone))))
-    if f.trainer_id is not None:
-        for busy in external.person_busy(f.trainer_id, f.starts_at, f.ends_at):
-            problems.append(str(_l("Le formateur ou la formatrice est occupé(e) selon son calendrier externe "
-                                   "(%(when)s).", when=_busy_span(busy.starts_at, busy.ends_at, zone))))
+    problems: list[list[str]] = [[] for _f in occurrences]
+    if not occurrences:
+        return problems
+    first, zone = occurrences[0], tenant.timezone
+    span_start = min(f.starts_at for f in occurrences)
+    span_end = max(f.ends_at for f in occurrences)
+    if first.room_id is not None:
+        room = room if room is not None and room.id == first.room_id else get_in_tenant(Room, first.room_id, tenant)
+        busy = [(b, b.starts_at, b.ends_at) for b in external.room_busy(tenant, room.id, span_start, span_end)]
+        for f, found in zip(occurrences, problems, strict=True):
+            for _b, start, end in _during(busy, f):
+                found.append(str(_l("La salle « %(room)s » est occupée selon son calendrier externe (%(when)s).",
+                                    room=room.name, when=_busy_span(start, end, zone))))
+    if first.trainer_id is not None:
+        busy = [(b, b.starts_at, b.ends_at) for b in external.person_busy(first.trainer_id, span_start, span_end)]
+        for f, found in zip(occurrences, problems, strict=True):
+            for _b, start, end in _during(busy, f):
+                found.append(str(_l("Le formateur ou la formatrice est occupé(e) selon son calendrier externe "
+                                    "(%(when)s).", when=_busy_span(start, end, zone))))
     return problems
