@@ -37,15 +37,15 @@ class CalendarToken(db.Model):
 
 
 class CalendarFeedState(db.Model):
-    """The ETag a feed last sent and since when: its Last-Modified.
+    """A feed's Last-Modified: the hash of the bytes it last sent and since when.
 
-    A feed's bytes depend on rows that keep no change time (a room's name, a
-    site's address, a structure's contact), on enrolments, and on the clock
-    (cancelled events leave after 30 days), so no column tells when a feed
-    last changed. The feed view compares the hash of the bytes it built with
-    the one stored here and records the moment it first saw new bytes: a
-    conditional request (If-None-Match or If-Modified-Since) then gets a 304
-    only when the bytes are exactly those the client already has.
+    The ETag of a feed is its version (``stamps``, ``services.feed_version``),
+    which changes with the stamps of its structures and with the day even when
+    the bytes do not. Clients that only send If-Modified-Since need the moment
+    the *bytes* last changed: the feed view compares the hash of the bytes it
+    built (column ``etag``, named so before versions existed) with the one
+    stored here and records the moment it first saw new bytes; such a request
+    gets a 304 only while the stored ``version`` is the feed's current one.
     """
 
     __tablename__ = "calendar_feed_state"
