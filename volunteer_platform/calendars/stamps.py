@@ -122,9 +122,10 @@ def touch(session: Session, tenant_ids: Iterable[int]) -> None:
 
 
 def touch_all(session: Session) -> None:
-    """Renew every structure's stamp."""
+    """Renew every structure's stamp (rows locked in id order first, as ``touch`` does)."""
     table = CalendarStamp.__table__
     value = _fresh()
+    session.execute(select(table.c.tenant_id).order_by(table.c.tenant_id).with_for_update()).all()
     session.execute(update(table).values(version=value))
     session.execute(insert(table).from_select(
         ["tenant_id", "version"],
