@@ -257,3 +257,14 @@ def test_touch_feeds_renews_every_stamp_and_feeds_are_rebuilt(app, client, world
     after = [_stamp_of(i) for i in ids]
     assert after[0] != before[0] and after[1] != before[1]
     assert client.get(world["feeds"]["public"], headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_the_all_structures_feed_adds_the_largest_stamps_without_overflow(client, world, supervisor):
+    """SQLite's sum() raises on a 64-bit overflow: stamps are kept small enough
+    for thousands of structures at their largest value."""
+    for tenant in (world["tenant_a"], world["tenant_b"], make_tenant(slug="structure-c", name="Structure C")):
+        stamp = db.session.get(CalendarStamp, tenant.id)
+        stamp.version = (1 << 48) - 1
+    db.session.commit()
+    response = client.get(f"/feeds/{issue_token(supervisor)}/all.ics")
+    assert response.status_code == 200

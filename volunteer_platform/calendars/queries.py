@@ -253,7 +253,7 @@ def reader_probe(token_hash: str, *, own_structures: bool = False,
     stamps a feed of theirs depends on — ``own_structures``: (structure id,
     stamp) of each structure they are an active member of; ``network``: the
     count, sum and highest structure id of every stamp (stamps are random
-    62-bit numbers: their sum changes whenever one is renewed, the count and
+    48-bit numbers: their sum changes whenever one is renewed, the count and
     the highest id when a structure is added or deleted). (None, ()) for an
     unknown token."""
     rows = db.session.execute(_reader_statement(own_structures, network), {"token_hash": token_hash}).all()
