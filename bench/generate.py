@@ -270,6 +270,18 @@ def generate(app: Any, scale: Scale, rnd: random.Random, started: float, *, if_e
         log("sequences set; ANALYZE", started)
         sink.raw.cursor().execute("ANALYZE")
     sink.raw.close()
+    # Rows written by COPY went around the application: no session event saw them.
+    # Build the dashboards' stored figures (``flask impact-refresh --full``) and
+    # renew the feeds' change stamps (``flask touch-feeds``) as an operator would.
+    from volunteer_platform.calendars import stamps
+    from volunteer_platform.db import utcnow
+    from volunteer_platform.impact import aggregates
+
+    log("building the dashboards' stored figures (flask impact-refresh --full)", started)
+    aggregates.refresh(now=utcnow(), full=True)
+    stamps.touch_all(db.session)
+    db.session.commit()
+    log("stored figures built; feed stamps renewed", started)
     with engine.connect() as conn:
         for table in tables:
             n = conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar()

@@ -107,6 +107,7 @@ def _register_commands(app: Flask) -> None:
     from volunteer_platform.calendars.stamps import touch_feeds_command
     from volunteer_platform.core.backup import backup_command, restore_command
     from volunteer_platform.demo import seed_demo_command
+    from volunteer_platform.impact.cli import impact_refresh_command
     from volunteer_platform.notifications.cli import send_emails_command
     from volunteer_platform.privacy.cli import apply_retention_command
     from volunteer_platform.scheduling.cli import send_event_reminders_command
@@ -121,3 +122,4 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(send_event_reminders_command)
     app.cli.add_command(import_external_calendars_command)
     app.cli.add_command(touch_feeds_command)
+    app.cli.add_command(impact_refresh_command)

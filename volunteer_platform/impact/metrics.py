@@ -6,6 +6,11 @@ queries whether the network has 3 structures or 3,000. Totals add up the
 per-structure rows, except head counts of people, which have their own query
 (a volunteer of two structures is one person in the total).
 
+The pages read these figures through ``aggregates``, which stores them per
+structure and day with the same queries (grouped by structure and day) and
+adds them up; computing them here on each view took ~10–17 s of SQL on a
+national network (bench/README.md).
+
 Periods are calendar days in the association's time zone (``DEFAULT_TIMEZONE``,
 Europe/Paris): a structure's figures are the same on its own dashboard and on
 the national one. Months for the trends are cut in that zone too; their UTC
@@ -124,6 +129,11 @@ class Period:
             result.append(Month(first, Period(start, end, self.zone)))
             first = following
         return result
+
+    def days(self) -> list[Period]:
+        """Each day of the period, as a period of its own."""
+        return [Period(self.start + timedelta(days=i), self.start + timedelta(days=i), self.zone)
+                for i in range((self.end - self.start).days + 1)]
 
     @classmethod
     def last_months(cls, today: date, count: int, zone: str) -> Period:
@@ -247,8 +257,8 @@ def _duration_seconds():
     return (func.julianday(Event.ends_at) - func.julianday(Event.starts_at)) * 86400.0
 
 
-def _month_buckets(period: Period):
-    """A derived table (bucket, bucket_start, bucket_end), one row per month of the period.
+def _buckets(periods: list[Period]):
+    """A derived table (bucket, bucket_start, bucket_end), one row per period given.
 
     Written as a UNION ALL of literal rows: SQLite cannot name the columns of
     a ``VALUES`` list in FROM, and this reads the same on both databases.
@@ -256,30 +266,44 @@ def _month_buckets(period: Period):
     rows = [
         select(
             literal(i, Integer).label("bucket"),
-            literal(m.period.starts_at, UTCDateTime()).label("bucket_start"),
-            literal(m.period.ends_at, UTCDateTime()).label("bucket_end"),
+            literal(p.starts_at, UTCDateTime()).label("bucket_start"),
+            literal(p.ends_at, UTCDateTime()).label("bucket_end"),
         )
-        for i, m in enumerate(period.months())
+        for i, p in enumerate(periods)
     ]
-    return union_all(*rows).subquery("months")
+    return union_all(*rows).subquery("buckets")
 
 
 class _Grouping:
-    """Either by structure (``key`` = tenant id) or by month (``key`` = bucket index).
+    """By structure (``key`` = tenant id), by month (``key`` = bucket index), or by
+    structure and day (``key`` = tenant id, bucket index: what ``aggregates`` stores).
 
     Every query below is written once against a ``moment`` column (when the
     thing happened) and a ``tenant`` column; the grouping adds the period
     condition and the GROUP BY key.
     """
 
-    def __init__(self, period: Period, tenant_ids: Select, *, by_month: bool) -> None:
+    def __init__(self, period: Period, tenant_ids: Select, *, by_month: bool = False,
+                 by_day: bool = False) -> None:
         self.period = period
         self.tenant_ids = tenant_ids
         self.by_month = by_month
-        self.buckets = _month_buckets(period) if by_month else None
+        self.by_day = by_day
+        self.buckets = None
+        if by_month:
+            self.buckets = _buckets([m.period for m in period.months()])
+        elif by_day:
+            self.buckets = _buckets(period.days())
 
-    def key(self, tenant_column: Any) -> Any:
-        return self.buckets.c.bucket if self.by_month else tenant_column
+    @property
+    def width(self) -> int:
+        """How many columns the key takes at the start of each row."""
+        return 2 if self.by_day else 1
+
+    def key(self, tenant_column: Any) -> list[Any]:
+        if self.by_day:
+            return [tenant_column, self.buckets.c.bucket]
+        return [self.buckets.c.bucket if self.by_month else tenant_column]
 
     def frame(self, stmt: Select, moment: Any, tenant_column: Any) -> Select:
         # The period condition also by month, although the buckets cover exactly the
@@ -287,11 +311,12 @@ class _Grouping:
         # moment, instead of joining every row of the network with every month.
         stmt = stmt.where(tenant_column.in_(self.tenant_ids),
                           moment >= self.period.starts_at, moment < self.period.ends_at)
-        if self.by_month:
-            return stmt.join(
+        if self.buckets is not None:
+            stmt = stmt.join(
                 self.buckets,
                 and_(moment >= self.buckets.c.bucket_start, moment < self.buckets.c.bucket_end),
-            ).group_by(self.buckets.c.bucket)
+            )
+            return stmt.group_by(*self.key(tenant_column))
         return stmt.group_by(tenant_column)
 
 
@@ -320,8 +345,9 @@ def _participations():
     )
 
 
-def _active_people(grouping: _Grouping, *, per_key: bool) -> Select:
-    """Volunteers active in the period (see the module docstring), counted per key or in all."""
+def _activity():
+    """(tenant_id, user_id, moment) of what makes a volunteer active: a place on an
+    event not cancelled, confirmed and not marked absent, or a module completed."""
     took_part = (
         select(Event.tenant_id.label("tenant_id"), Enrolment.user_id.label("user_id"),
                Event.starts_at.label("moment"))
@@ -336,14 +362,19 @@ def _active_people(grouping: _Grouping, *, per_key: bool) -> Select:
         ModuleCompletion.tenant_id.label("tenant_id"), ModuleCompletion.user_id.label("user_id"),
         ModuleCompletion.completed_at.label("moment"),
     ).where(ModuleCompletion.tenant_id.is_not(None))
-    activity = union(took_part, completed).subquery("activity")
+    return union(took_part, completed).subquery("activity")
+
+
+def _active_people(grouping: _Grouping, *, per_key: bool) -> Select:
+    """Volunteers active in the period (see the module docstring), counted per key or in all."""
+    activity = _activity()
     volunteer = and_(
         Membership.tenant_id == activity.c.tenant_id,
         Membership.user_id == activity.c.user_id,
         Membership.role == Role.VOLUNTEER,
     )
     if per_key:
-        stmt = select(grouping.key(activity.c.tenant_id), func.count(distinct(activity.c.user_id)))
+        stmt = select(*grouping.key(activity.c.tenant_id), func.count(distinct(activity.c.user_id)))
     else:
         stmt = select(func.count(distinct(activity.c.user_id)))
     stmt = stmt.select_from(activity).join(Membership, volunteer)
@@ -354,7 +385,7 @@ def _active_people(grouping: _Grouping, *, per_key: bool) -> Select:
 
 
 def _new_volunteers(grouping: _Grouping) -> Select:
-    stmt = select(grouping.key(Membership.tenant_id), func.count(Membership.id)).where(
+    stmt = select(*grouping.key(Membership.tenant_id), func.count(Membership.id)).where(
         Membership.role == Role.VOLUNTEER
     )
     return grouping.frame(stmt, Membership.created_at, Membership.tenant_id)
@@ -362,7 +393,7 @@ def _new_volunteers(grouping: _Grouping) -> Select:
 
 def _completions(grouping: _Grouping) -> Iterable[Select]:
     for model, name in ((ModuleCompletion, "modules_completed"), (PathCompletion, "paths_completed")):
-        stmt = select(grouping.key(model.tenant_id), func.count(model.id)).where(model.tenant_id.is_not(None))
+        stmt = select(*grouping.key(model.tenant_id), func.count(model.id)).where(model.tenant_id.is_not(None))
         yield name, grouping.frame(stmt, model.completed_at, model.tenant_id)
 
 
@@ -392,7 +423,7 @@ def _sessions(grouping: _Grouping, now: datetime) -> Select:
     )
     stmt = (
         select(
-            grouping.key(Event.tenant_id),
+            *grouping.key(Event.tenant_id),
             func.count(Event.id),
             func.coalesce(func.sum(enrolments.c.present), 0),
             func.coalesce(func.sum(enrolments.c.recorded), 0),
@@ -413,7 +444,7 @@ def _shifts(grouping: _Grouping) -> Select:
     )
     stmt = (
         select(
-            grouping.key(Event.tenant_id),
+            *grouping.key(Event.tenant_id),
             func.count(Event.id),
             func.coalesce(func.sum(Event.capacity), 0),
             func.coalesce(func.sum(confirmed.c.filled), 0),
@@ -426,13 +457,13 @@ def _shifts(grouping: _Grouping) -> Select:
 
 def _hours(grouping: _Grouping) -> Select:
     p = _participations()
-    stmt = select(grouping.key(p.c.tenant_id), func.coalesce(func.sum(p.c.seconds), 0))
+    stmt = select(*grouping.key(p.c.tenant_id), func.coalesce(func.sum(p.c.seconds), 0))
     return grouping.frame(stmt.select_from(p), p.c.starts_at, p.c.tenant_id)
 
 
 def _people_helped(grouping: _Grouping) -> Select:
     stmt = (
-        select(grouping.key(Event.tenant_id), ActivityReportTheme.theme, func.sum(ActivityReportTheme.people))
+        select(*grouping.key(Event.tenant_id), ActivityReportTheme.theme, func.sum(ActivityReportTheme.people))
         .select_from(ActivityReportTheme)
         .join(ActivityReport, ActivityReport.id == ActivityReportTheme.report_id)
         .join(Event, and_(Event.id == ActivityReport.event_id, Event.tenant_id == ActivityReport.tenant_id))
@@ -446,7 +477,7 @@ def _surveys(grouping: _Grouping) -> Select:
     r = SurveyResponse
     stmt = (
         select(
-            grouping.key(r.tenant_id),
+            *grouping.key(r.tenant_id),
             func.count(r.id),
             func.count(r.id).filter(r.satisfaction >= SATISFIED_FROM),
             func.count(r.id).filter(r.more_able_to_help.is_(True)),
@@ -519,31 +550,44 @@ def tenant_selection(*, tenant_id: int | None = None, kind: TenantKind | None = 
 
 
 def _collect(grouping: _Grouping, now: datetime, target: dict[Any, Figures],
-             themes: dict[Any, dict[HelpTheme, int]]) -> None:
-    """Run the grouped queries and fill ``target[key]`` (key = tenant id or month bucket)."""
+             themes: dict[Any, dict[HelpTheme, int]], *, seconds: dict[Any, float] | None = None) -> None:
+    """Run the grouped queries and fill ``target[key]`` (key = tenant id, month
+    bucket, or (tenant id, day bucket)). By day (``aggregates``), the active
+    volunteers are left out (distinct people do not add up) and the volunteering
+    time goes unrounded into ``seconds``."""
+
+    def rows(stmt: Select) -> Iterable[tuple[Any, ...]]:
+        for row in db.session.execute(stmt):
+            key = tuple(row[:grouping.width]) if grouping.width > 1 else row[0]
+            yield key, *row[grouping.width:]
 
     def figures(key: Any) -> Figures:
         return target.setdefault(key, Figures())
 
-    for key, count in db.session.execute(_active_people(grouping, per_key=True)):
-        figures(key).active_volunteers = count
-    for key, count in db.session.execute(_new_volunteers(grouping)):
+    if not grouping.by_day:
+        for key, count in rows(_active_people(grouping, per_key=True)):
+            figures(key).active_volunteers = count
+    for key, count in rows(_new_volunteers(grouping)):
         figures(key).new_volunteers = count
     for name, stmt in _completions(grouping):
-        for key, count in db.session.execute(stmt):
+        for key, count in rows(stmt):
             setattr(figures(key), name, count)
-    for key, held, present, recorded in db.session.execute(_sessions(grouping, now)):
+    for key, held, present, recorded in rows(_sessions(grouping, now)):
         f = figures(key)
         f.sessions_held, f.attendance_present, f.attendance_recorded = held, int(present), int(recorded)
-    for key, offered, places, filled in db.session.execute(_shifts(grouping)):
+    for key, offered, places, filled in rows(_shifts(grouping)):
         f = figures(key)
         f.shifts_offered, f.places_offered, f.places_filled = offered, int(places), int(filled)
-    for key, seconds in db.session.execute(_hours(grouping)):
-        figures(key).volunteer_hours = round(float(seconds) / 3600, 2)
-    for key, theme, people in db.session.execute(_people_helped(grouping)):
+    for key, total_seconds in rows(_hours(grouping)):
+        if seconds is not None:
+            seconds[key] = float(total_seconds)
+            figures(key)
+        else:
+            figures(key).volunteer_hours = round(float(total_seconds) / 3600, 2)
+    for key, theme, people in rows(_people_helped(grouping)):
         themes.setdefault(key, {})[HelpTheme(theme)] = int(people)
         figures(key).people_helped += int(people)
-    for key, answers, satisfied, more_able, at_ease, total in db.session.execute(_surveys(grouping)):
+    for key, answers, satisfied, more_able, at_ease, total in rows(_surveys(grouping)):
         f = figures(key)
         f.survey_answers, f.survey_satisfied = answers, satisfied
         f.survey_more_able, f.survey_at_ease, f.satisfaction_sum = more_able, at_ease, int(total)

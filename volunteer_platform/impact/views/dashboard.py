@@ -6,8 +6,10 @@
 - ``impact.dashboard`` (``/<tenant_slug>/impact/``): the same page for one
   structure, for its coordinators (and staff, by the drill-down).
 
-The figures come from ``metrics.dashboard`` (aggregated in SQL, a fixed number
-of queries). Each table is built once here as an ``exports.Table`` and serves
+The figures come from ``aggregates.dashboard``: the stored figures as of their
+last refresh (``flask impact-refresh``), which the page says, or
+``metrics.dashboard`` computed live when none were ever stored; a fixed number of
+queries either way. Each table is built once here as an ``exports.Table`` and serves
 both the page and its CSV and XLSX downloads, so a file always says what the
 page says. Charts are inline SVG drawn on the server (no JavaScript), each
 followed by its table, which is the accessible alternative.
@@ -15,19 +17,23 @@ followed by its table, which is the accessible alternative.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, g, render_template, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, format_percent, ngettext
+from babel import Locale, numbers
+from flask import abort, current_app, g, get_template_attribute, render_template, request, url_for
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
 
 from volunteer_platform.auth.permissions import require_role, require_supervisor
 from volunteer_platform.db import utcnow
 from volunteer_platform.exports import Cell, Rate, Table, table_response
-from volunteer_platform.impact import metrics
+from volunteer_platform.impact import aggregates, metrics
 from volunteer_platform.impact.forms import DEFAULT_MONTHS, DashboardFilterForm, DashboardFilters
 from volunteer_platform.impact.models import HelpTheme
 from volunteer_platform.impact.views import bp, national_bp
@@ -48,19 +54,31 @@ CHART_STRUCTURES_MAX = 15
 # --- figures as text --------------------------------------------------------------------------
 
 
-def cell_text(value: Cell) -> str:
+@lru_cache(maxsize=65536)
+def _number(locale: Locale, kind: str, value: float) -> str:
+    """Babel's formatting, remembered: the association's comparison table has
+    ~36,000 cells (2,000 structures) but far fewer distinct numbers, and Babel
+    takes ~25 µs a number (bench/README.md)."""
+    if kind == "percent":
+        text = numbers.format_percent(value, locale=locale)
+    else:
+        text = numbers.format_decimal(value, format="#,##0.#" if kind == "float" else None, locale=locale)
+    return escape(text)  # escaped once too, not on each of its cells
+
+
+def cell_text(value: Cell, locale: Locale | None = None) -> str:
     """A table cell as the page shows it, in the reader's language: "—" when
     there is nothing to compute (a rate of an empty period)."""
     if value is None:
         return "—"
     if isinstance(value, Rate):
-        return "—" if value.value is None else format_percent(value.value)
+        return "—" if value.value is None else _number(locale or get_locale(), "percent", value.value)
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
-        return format_decimal(value)
+        return _number(locale or get_locale(), "int", value)
     if isinstance(value, float):
-        return format_decimal(value, "#,##0.#")
+        return _number(locale or get_locale(), "float", value)
     return str(value)
 
 
@@ -160,6 +178,12 @@ class PageTable:
     total: list[Cell] | None = None
     links: list[str | None] = field(default_factory=list)
     downloads: dict[str, str] = field(default_factory=dict)
+
+    def cells(self, row: list[Cell]) -> list[tuple[bool, str]]:
+        """(is it a number, its text) for each cell of a row after the first: the
+        page's ~36,000 cells at national scale, formatted with one locale lookup."""
+        locale = get_locale()
+        return [(value is None or _is_number(value), cell_text(value, locale)) for value in row[1:]]
 
     def file_table(self) -> Table:
         rows = self.table.rows + ([self.total] if self.total else [])
@@ -370,10 +394,11 @@ def _subtitle(filters: DashboardFilters, tenant: Tenant | None, now: Any) -> str
     return " · ".join(parts)
 
 
-def _tables(d: metrics.Dashboard, filters: DashboardFilters, tenant: Tenant | None) -> dict[str, PageTable]:
+def _tables(d: metrics.Dashboard, filters: DashboardFilters, tenant: Tenant | None, *,
+            structures: bool = True) -> dict[str, PageTable]:
     subtitle = _subtitle(filters, tenant, d.generated_at)
     tables = {"summary": summary_table(d, subtitle)}
-    if tenant is None:
+    if tenant is None and structures:
         drill = {"start": filters.period.start.isoformat(), "end": filters.period.end.isoformat()}
         links = [url_for("impact.dashboard", tenant_slug=s.tenant.slug, **drill) if s.tenant.is_active else None
                  for s in d.structures]
@@ -384,20 +409,46 @@ def _tables(d: metrics.Dashboard, filters: DashboardFilters, tenant: Tenant | No
     return tables
 
 
-def _compute(filters: DashboardFilters, tenant: Tenant | None) -> tuple[metrics.Dashboard, dict[str, PageTable]]:
-    d = metrics.dashboard(filters.period, now=utcnow(), tenant_id=tenant.id if tenant else None,
-                          kind=filters.kind, region=filters.region)
-    return d, _tables(d, filters, tenant)
+def _compute(filters: DashboardFilters, tenant: Tenant | None) -> metrics.Dashboard:
+    return aggregates.dashboard(filters.period, now=utcnow(), tenant_id=tenant.id if tenant else None,
+                                kind=filters.kind, region=filters.region)
+
+
+#: The national comparison table as HTML, per process, for stored figures only: its
+#: key holds the refresh time, the filters and what the table shows of each structure,
+#: so an entry never outlives what it shows. 2,000 rows of 19 cells take ~200 ms to
+#: build and render, the rest of the page ~30 ms.
+_STRUCTURES_HTML: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+_STRUCTURES_HTML_SIZE = 16
+
+
+def _structures_key(d: metrics.Dashboard, filters: DashboardFilters) -> tuple[Any, ...] | None:
+    if not d.notes.get("as_of"):
+        return None  # computed live: fresh figures, nothing to keep
+    shown = tuple((s.tenant.id, s.tenant.name, s.tenant.slug, s.tenant.kind, s.tenant.region, s.tenant.is_active)
+                  for s in d.structures)
+    return (d.generated_at, str(get_locale()), tuple(sorted(filters.query_args().items())), shown)
 
 
 def _page(*, national: bool) -> Any:
     form, filters = _filters(national=national)
     tenant = None if national else g.tenant
-    d, tables = _compute(filters, tenant)
+    d = _compute(filters, tenant)
+    key = _structures_key(d, filters) if national else None
+    structures_html = _STRUCTURES_HTML.get(key) if key else None
+    tables = _tables(d, filters, tenant, structures=structures_html is None)
     endpoint = "impact_national.export" if national else "impact.export"
-    for key, table in tables.items():
-        table.downloads = {fmt: url_for(endpoint, table=key, fmt=fmt, **filters.query_args())
+    for name, table in tables.items():
+        table.downloads = {fmt: url_for(endpoint, table=name, fmt=fmt, **filters.query_args())
                            for fmt in ("csv", "xlsx")}
+    if national and structures_html is None:
+        page_table = get_template_attribute("impact/_dash_table.html", "page_table")
+        structures_html = page_table(tables["structures"],
+                                     empty=_("Aucune structure ne correspond à ces critères."))
+        if key:
+            _STRUCTURES_HTML[key] = structures_html
+            while len(_STRUCTURES_HTML) > _STRUCTURES_HTML_SIZE:
+                _STRUCTURES_HTML.pop(next(iter(_STRUCTURES_HTML)), None)
     charts = {"months": month_charts(d), "themes": [themes_chart(d)]}
     if national:
         charts["structures"] = [structures_chart(d)]
@@ -410,6 +461,7 @@ def _page(*, national: bool) -> Any:
         dashboard=d,
         key_figures=key_figures(d.total),
         tables=tables,
+        structures_html=structures_html,
         charts=charts,
         period_words=_period_words(filters.period),
         reset_url=url_for("impact_national.dashboard") if national else url_for("impact.dashboard"),
@@ -418,6 +470,7 @@ def _page(*, national: bool) -> Any:
         zone_city=_zone().rsplit("/", 1)[-1].replace("_", " "),
         expiring_days=metrics.EXPIRING_WITHIN.days,
         generated_words=format_datetime(d.generated_at, "short"),
+        as_of=bool(d.notes.get("as_of")),
     ), 422 if filters.fell_back else 200
 
 
@@ -426,7 +479,7 @@ def _export(table: str, fmt: str, *, national: bool) -> Any:
     if filters.fell_back:  # a hand-made address: never a file of other dates than asked
         abort(400)
     tenant = None if national else g.tenant
-    _d, tables = _compute(filters, tenant)
+    tables = _tables(_compute(filters, tenant), filters, tenant)
     if table not in tables:
         abort(404)
     who = "" if national else f"{tenant.slug}-"
