@@ -41,7 +41,7 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import String, event, select
+from sqlalchemy import BigInteger, String, event, select
 
 from tests.factories import (
     PASSWORD,
@@ -569,7 +569,8 @@ def insane(changed: dict[str, set[tuple]]) -> list[str]:
                     length = getattr(column.type, "length", None)
                     if isinstance(column.type, String) and length and len(value) > length:
                         found.append(f"{name}.{column.name} holds {len(value)} characters (at most {length})")
-                elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**31:
+                elif (isinstance(value, int) and not isinstance(value, bool)
+                      and abs(value) >= (2**63 if isinstance(column.type, BigInteger) else 2**31)):
                     found.append(f"{name}.{column.name} holds {value}")
             for start, end in ORDERED_PAIRS:
                 if values.get(start) is not None and values.get(end) is not None and values[end] < values[start]:
