@@ -118,12 +118,17 @@ def register_web_hooks(app: Flask) -> None:
 
     @app.context_processor
     def template_globals() -> dict[str, Any]:
+        from volunteer_platform.tenants.scoping import my_tenants as read_my_tenants
         from volunteer_platform.tenants.services import tenants_of
 
         # Templates are also rendered outside requests (e-mails queued by commands),
         # where there is no signed-in person at all.
         signed_in = has_request_context() and current_user.is_authenticated
-        my_tenants = tenants_of(current_user) if signed_in else []
+        my_tenants = []
+        if signed_in:
+            # A page read (GET) reuses the list the tenant prefix already read; after a
+            # form, memberships may have changed during the request: read them again.
+            my_tenants = read_my_tenants() if request.method in ("GET", "HEAD") else tenants_of(current_user)
         return {
             "get_locale": get_locale,
             "Role": Role,

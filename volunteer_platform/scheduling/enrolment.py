@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
@@ -372,31 +373,48 @@ def places_of(events: list[Event]) -> list[EventPlaces]:
                         counts.get((e.id, EnrolmentStatus.WAITLISTED), 0)) for e in events]
 
 
-def open_events(
+def open_event_keys(
     tenant: Tenant, *, now: datetime, start: datetime, end: datetime, site_id: int | None = None,
     kind: EventKind | None = None, limit: int = 200,
-) -> list[EventPlaces]:
+) -> list[Any]:
     """Scheduled sessions, workshops and shifts taking sign-ups, starting in
-    [start, end) and not started yet, with their places; room and site loaded."""
+    [start, end) and not started yet, soonest first: only their id, required
+    qualification and end (rows with those attributes), so that a page can
+    filter them by qualification and cut them into pages before loading the
+    few it shows (``open_events_by_id``)."""
     from sqlalchemy import and_
-    from sqlalchemy.orm import selectinload
 
     from volunteer_platform.scheduling.models import Room
 
     stmt = (
-        select(Event)
+        select(Event.id, Event.required_qualification_id, Event.ends_at)
         .where(Event.tenant_id == tenant.id, Event.status == EventStatus.SCHEDULED,
                Event.kind.in_([kind] if kind is not None else list(ENROLLABLE)),
                Event.capacity.is_not(None), Event.starts_at > now, Event.starts_at >= start,
                Event.starts_at < end)
-        .options(selectinload(Event.room).selectinload(Room.site))
         .order_by(Event.starts_at, Event.id)
         .limit(limit)
     )
     if site_id is not None:
         stmt = stmt.join(Room, and_(Room.id == Event.room_id, Room.tenant_id == Event.tenant_id)).where(
             Room.site_id == site_id)
-    return places_of(list(db.session.scalars(stmt)))
+    return list(db.session.execute(stmt))
+
+
+def open_events_by_id(tenant: Tenant, event_ids: list[int]) -> list[EventPlaces]:
+    """The events ``event_ids`` of the structure, in that order, with their
+    places; room and site loaded with them (two queries in all)."""
+    from sqlalchemy.orm import joinedload
+
+    from volunteer_platform.scheduling.models import Room
+
+    if not event_ids:
+        return []
+    events = {e.id: e for e in db.session.scalars(
+        select(Event).where(Event.tenant_id == tenant.id, Event.id.in_(event_ids))
+        .options(joinedload(Event.room).joinedload(Room.site))
+    )}
+    return places_of([events[i] for i in event_ids if i in events])
 
 
 def qualified_event_ids(user_id: int, events: list[Event]) -> set[int]:

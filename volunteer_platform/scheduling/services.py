@@ -847,11 +847,12 @@ def agenda_events(
     """The structure's events starting in [start, end), cancelled ones
     included, by start time, each with its number of confirmed places.
 
-    Filters: the room's site, the room, the trainer. Four queries whatever the
-    number of events (events with their counts, rooms, sites, trainers).
+    Filters: the room's site, the room, the trainer. One query whatever the
+    number of events: their counts, rooms, sites and trainers are joined
+    (each a many-to-one: one row per event).
     """
     from sqlalchemy import and_, func
-    from sqlalchemy.orm import selectinload
+    from sqlalchemy.orm import joinedload
 
     confirmed = (
         select(Enrolment.event_id, func.count(Enrolment.id).label("n"))
@@ -863,7 +864,7 @@ def agenda_events(
         select(Event, func.coalesce(confirmed.c.n, 0))
         .outerjoin(confirmed, confirmed.c.event_id == Event.id)
         .where(Event.tenant_id == tenant.id, Event.starts_at >= start, Event.starts_at < end)
-        .options(selectinload(Event.room).selectinload(Room.site), selectinload(Event.trainer))
+        .options(joinedload(Event.room).joinedload(Room.site), joinedload(Event.trainer))
         .order_by(Event.starts_at, Event.id)
     )
     if site_id is not None:
@@ -889,10 +890,10 @@ class Commitment:
 def commitments_of(user: User, *, start: datetime, end: datetime) -> list[Commitment]:
     """The person's scheduled events overlapping [start, end) in every active
     structure where they are an active member: confirmed places and sessions
-    they lead. By start time; three queries (events with their structure,
-    rooms, sites) whatever their number."""
+    they lead. By start time; one query (events with their structure, room
+    and site joined) whatever their number."""
     from sqlalchemy import and_, or_
-    from sqlalchemy.orm import selectinload
+    from sqlalchemy.orm import joinedload
 
     enrolled = select(Enrolment.event_id).where(
         Enrolment.user_id == user.id, Enrolment.status == EnrolmentStatus.CONFIRMED
@@ -906,7 +907,7 @@ def commitments_of(user: User, *, start: datetime, end: datetime) -> list[Commit
             Event.status == EventStatus.SCHEDULED, Event.ends_at > start, Event.starts_at < end,
             or_(Event.trainer_id == user.id, Event.id.in_(enrolled)),
         )
-        .options(selectinload(Event.room).selectinload(Room.site))
+        .options(joinedload(Event.room).joinedload(Room.site))
         .order_by(Event.starts_at, Event.id)
     ).all()
     return [Commitment(event, tenant, event.trainer_id == user.id) for event, tenant in rows]

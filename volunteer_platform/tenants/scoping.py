@@ -60,6 +60,36 @@ def active_membership(user_id: int, tenant: Tenant) -> Membership | None:
     ).one_or_none()
 
 
+def my_tenants() -> list[tuple[Tenant, Membership]]:
+    """The signed-in person's active structures with their membership
+    (``services.tenants_of``), read once per request: the tenant prefix and
+    the menu's structure switcher both need them. Empty for a visitor."""
+    if not current_user.is_authenticated:
+        return []
+    cached = g.get("_my_tenants")
+    if cached is None or cached[0] != current_user.id:
+        from volunteer_platform.tenants.services import tenants_of
+
+        cached = g._my_tenants = (current_user.id, tenants_of(current_user))
+    return cached[1]
+
+
+def _tenant_and_membership(slug: str | None) -> tuple[Tenant | None, Membership | None]:
+    """The active structure named ``slug`` and the signed-in person's active
+    membership of it. For a member, the one query of ``my_tenants`` (which the
+    menu reuses) answers both; otherwise (a visitor, association staff, a
+    non-member) the structure is looked up by its slug, and there is no
+    active membership: ``my_tenants`` lists every active membership of an
+    active structure."""
+    for tenant, membership in my_tenants():
+        if tenant.slug == slug:
+            return tenant, membership
+    tenant = db.session.scalars(
+        select(Tenant).where(Tenant.slug == slug, Tenant.is_active.is_(True))
+    ).one_or_none()
+    return tenant, None
+
+
 def register_tenant_prefix(bp: Blueprint) -> None:
     """Resolve ``<tenant_slug>`` in ``bp``'s URLs into ``g.tenant`` and ``g.membership``.
 
@@ -71,15 +101,11 @@ def register_tenant_prefix(bp: Blueprint) -> None:
     @bp.url_value_preprocessor
     def _resolve_tenant(_endpoint: str | None, values: dict[str, Any] | None) -> None:
         slug = (values or {}).pop("tenant_slug", None)
-        tenant = db.session.scalars(
-            select(Tenant).where(Tenant.slug == slug, Tenant.is_active.is_(True))
-        ).one_or_none()
+        tenant, membership = _tenant_and_membership(slug)
         if tenant is None:
             abort(404)
         g.tenant = tenant
-        g.membership = (
-            active_membership(current_user.id, tenant) if current_user.is_authenticated else None
-        )
+        g.membership = membership
 
     @bp.url_defaults
     def _add_tenant_slug(endpoint: str, values: dict[str, Any]) -> None:

@@ -46,12 +46,12 @@ def home() -> Any:
     # The structure's home shows the person's next training step ("what's next"),
     # and what they still have to fill in (surveys, shift reports, self-assessments).
     from volunteer_platform.impact.views.participation import todo_for
-    from volunteer_platform.training.views.learner import training_overview
+    from volunteer_platform.training.views.learner import home_next_step
 
     me = current_user._get_current_object()
-    overview = training_overview(me, g.tenant) if g.membership is not None else None
+    next_step = home_next_step(me, g.tenant) if g.membership is not None else None
     todo = todo_for(me, g.tenant, now=utcnow()) if g.membership is not None else []
-    return render_template("tenants/home.html", counts=counts, overview=overview, todo=todo)
+    return render_template("tenants/home.html", counts=counts, next_step=next_step, todo=todo)
 
 
 # --- details ---------------------------------------------------------------------

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload, undefer
+from sqlalchemy import Select, and_, func, literal, or_, select, union_all
+from sqlalchemy import null as sa_null
+from sqlalchemy.orm import contains_eager, joinedload, selectinload, undefer
 
 from volunteer_platform.auth.models import User
 from volunteer_platform.errors import NotFound
@@ -154,22 +155,25 @@ def module_progress(user: User, version: ModuleVersion) -> ModuleProgress:
             )
         )
     ) if lesson_ids else set()
-    best = db.session.execute(
-        select(func.max(QuizAttempt.score), func.max(QuizAttempt.passed.cast(db.Integer)))
-        .where(QuizAttempt.user_id == user.id, QuizAttempt.version_id == version.id)
-    ).one()
-    completed_at = db.session.scalar(
+    # The best attempt at this version's quiz and the first completion of any
+    # version, in one statement (two scalar subqueries).
+    attempts = select(QuizAttempt.score, QuizAttempt.passed).where(
+        QuizAttempt.user_id == user.id, QuizAttempt.version_id == version.id
+    ).subquery()
+    best_score, passed, completed_at = db.session.execute(select(
+        select(func.max(attempts.c.score)).scalar_subquery(),
+        select(func.max(attempts.c.passed.cast(db.Integer))).scalar_subquery(),
         select(func.min(ModuleCompletion.completed_at)).where(
             ModuleCompletion.user_id == user.id, ModuleCompletion.module_id == version.module_id
-        )
-    )
+        ).scalar_subquery(),
+    )).one()
     return ModuleProgress(
         version=version,
         lessons_total=len(lesson_ids),
         lessons_read=len(read),
         read_lesson_ids=read,
-        best_score=best[0],
-        passed_quiz=bool(best[1]),
+        best_score=best_score,
+        passed_quiz=bool(passed),
         completed_at=completed_at,
     )
 
@@ -460,6 +464,7 @@ class PersonTraining:
     attestations: list[Attestation]
     attended_module_ids: set[int]
     attendance_versions: list[ModuleVersion]  # published modules requiring an in-person session
+    versions: list[ModuleVersion] = field(default_factory=list)  # every current version seen, by title
 
 
 def person_training(tenant: Tenant, user: User) -> PersonTraining:
@@ -469,16 +474,7 @@ def person_training(tenant: Tenant, user: User) -> PersonTraining:
     qualifications, attestations and attendance are the ones this structure
     recorded — another structure's records about the person stay private.
     """
-    current = _current_versions_subquery()
-    versions = list(db.session.scalars(
-        select(ModuleVersion)
-        .join(current, current.c.version_id == ModuleVersion.id)
-        .join(Module, Module.id == ModuleVersion.module_id)
-        .where(Module.status != CatalogueStatus.DRAFT)
-        .where(or_(Module.tenant_id.is_(None), Module.tenant_id == tenant.id))
-        .options(selectinload(ModuleVersion.module))
-        .order_by(ModuleVersion.title, ModuleVersion.id)
-    ))
+    versions = _person_versions(tenant)
     matrix = progress_matrix(tenant, module_ids=[v.module_id for v in versions], user_ids=[user.id])
     modules = [(v, matrix.cell(user.id, v.module_id)) for v in versions]
     modules = [(v, cell) for v, cell in modules if cell.state != "not_started"]
@@ -487,15 +483,7 @@ def person_training(tenant: Tenant, user: User) -> PersonTraining:
     ]
     completed_modules = {v.module_id for v, cell in modules if cell.completed_at is not None}
 
-    path_rows = db.session.execute(
-        select(Path, func.min(Assignment.due_on))
-        .join(Assignment, Assignment.path_id == Path.id)
-        .where(Assignment.user_id == user.id, Assignment.tenant_id == tenant.id)
-        .where(or_(Path.tenant_id.is_(None), Path.tenant_id == tenant.id))
-        .group_by(Path.id)
-        .options(selectinload(Path.steps))
-        .order_by(Path.title)
-    ).all()
+    path_rows = _assigned_paths(tenant, user)
     path_completions = dict(db.session.execute(
         select(PathCompletion.path_id, PathCompletion.completed_at).where(PathCompletion.user_id == user.id)
     ).all())
@@ -542,7 +530,91 @@ def person_training(tenant: Tenant, user: User) -> PersonTraining:
     ))
     return PersonTraining(modules=modules, paths=paths, awards=awards, award_sources=award_sources,
                           attestations=attestations, attended_module_ids=attended,
-                          attendance_versions=attendance_versions)
+                          attendance_versions=attendance_versions, versions=versions)
+
+
+@dataclass
+class LearnerStanding:
+    """What decides a person's next step in a structure (the home's "what's
+    next"): the facts of ``person_training``'s cells that the choice reads,
+    without percentages, scores or records, in four queries."""
+
+    versions: list[ModuleVersion]  # the current version of every non-draft module seen, by title
+    started: set[int]  # modules whose current version has a lesson read or its quiz tried
+    completed: set[int]  # modules (among those seen) completed in any version
+    assigned: dict[int, date | None]  # modules (seen) asked here, directly or by a path: earliest due date
+    paths: list[tuple[Path, date | None]]  # paths asked here, with their steps and earliest due date, by title
+
+
+def _person_versions(tenant: Tenant) -> list[ModuleVersion]:
+    """The current version of every non-draft module the structure sees, module loaded, by title."""
+    current = _current_versions_subquery()
+    return list(db.session.scalars(
+        select(ModuleVersion)
+        .join(current, current.c.version_id == ModuleVersion.id)
+        .join(Module, Module.id == ModuleVersion.module_id)
+        .where(Module.status != CatalogueStatus.DRAFT)
+        .where(or_(Module.tenant_id.is_(None), Module.tenant_id == tenant.id))
+        .options(contains_eager(ModuleVersion.module))  # from the join above: no second query
+        .order_by(ModuleVersion.title, ModuleVersion.id)
+    ))
+
+
+def _assigned_paths(tenant: Tenant, user: User) -> list[tuple[Path, date | None]]:
+    """Paths this structure asked the person to follow (that it sees), with their steps
+    and earliest due date, by title (two queries)."""
+    return [tuple(row) for row in db.session.execute(
+        select(Path, func.min(Assignment.due_on))
+        .join(Assignment, Assignment.path_id == Path.id)
+        .where(Assignment.user_id == user.id, Assignment.tenant_id == tenant.id)
+        .where(or_(Path.tenant_id.is_(None), Path.tenant_id == tenant.id))
+        .group_by(Path.id)
+        .options(selectinload(Path.steps))
+        .order_by(Path.title)
+    ).all()]
+
+
+def learner_standing(tenant: Tenant, user: User) -> LearnerStanding:
+    """A person's standing in the modules the structure sees, by the same rules
+    as ``progress_matrix`` (started: on the current version; completed: any
+    version; assigned: this structure's assignments, of the module or of a
+    path containing it), in four queries whatever the catalogue's size."""
+    versions = _person_versions(tenant)
+    module_of_version = {v.id: v.module_id for v in versions}
+    module_ids = list(module_of_version.values())
+    started: set[int] = set()
+    completed: set[int] = set()
+    assigned: dict[int, date | None] = {}
+    if versions:
+        # One statement for the three facts: (kind, id, due date) rows.
+        no_date = sa_null().cast(db.Date)
+        assigned_module = func.coalesce(Assignment.module_id, PathStep.module_id)
+        facts = union_all(
+            select(literal(1).label("kind"), Lesson.version_id.label("ident"), no_date.label("due_on"))
+            .join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
+            .where(LessonProgress.user_id == user.id, Lesson.version_id.in_(list(module_of_version)))
+            .group_by(Lesson.version_id),
+            select(literal(2), QuizAttempt.version_id, no_date)
+            .where(QuizAttempt.user_id == user.id, QuizAttempt.version_id.in_(list(module_of_version)))
+            .group_by(QuizAttempt.version_id),
+            select(literal(3), ModuleCompletion.module_id, no_date)
+            .where(ModuleCompletion.user_id == user.id, ModuleCompletion.module_id.in_(module_ids))
+            .group_by(ModuleCompletion.module_id),
+            select(literal(4), assigned_module, func.min(Assignment.due_on))
+            .outerjoin(PathStep, PathStep.path_id == Assignment.path_id)
+            .where(Assignment.tenant_id == tenant.id, Assignment.user_id == user.id,
+                   assigned_module.in_(module_ids))
+            .group_by(assigned_module),
+        )
+        for kind, ident, due_on in db.session.execute(facts):
+            if kind in (1, 2):
+                started.add(module_of_version[ident])
+            elif kind == 3:
+                completed.add(ident)
+            else:
+                assigned[ident] = due_on
+    return LearnerStanding(versions=versions, started=started, completed=completed, assigned=assigned,
+                           paths=_assigned_paths(tenant, user))
 
 
 # --- authoring ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import and_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager
 from wtforms import (
     BooleanField,
     DateField,
@@ -126,7 +126,7 @@ def rooms_of(tenant: Tenant, *, active_only: bool) -> list[Room]:
     )
     if active_only:
         stmt = stmt.where(Room.is_active.is_(True))
-    return list(db.session.scalars(stmt.options(selectinload(Room.site))))
+    return list(db.session.scalars(stmt.options(contains_eager(Room.site))))  # the site from the join above
 
 
 def trainers_of(tenant: Tenant) -> list[User]:

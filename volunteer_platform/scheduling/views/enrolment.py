@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import babel.dates
@@ -32,6 +32,7 @@ from flask import (
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
@@ -76,11 +77,19 @@ def _base_url() -> str:
     return current_app.config["BASE_URL"]
 
 
-def event_url(event_id: int) -> str:
-    """The agenda's page of an event (the same address the e-mails link to)."""
+def _event_page_endpoint() -> str | None:
     for rule in current_app.url_map.iter_rules():
         if rule.rule == EVENT_PAGE_RULE and "GET" in (rule.methods or ()):
-            return url_for(rule.endpoint, event_id=event_id)
+            return rule.endpoint
+    return None
+
+
+def event_url(event_id: int, endpoint: str | None = None) -> str:
+    """The agenda's page of an event (the same address the e-mails link to).
+    ``endpoint``: ``_event_page_endpoint()``, when a page links to many events."""
+    endpoint = endpoint or _event_page_endpoint()
+    if endpoint is not None:
+        return url_for(endpoint, event_id=event_id)
     return f"{request.script_root}/{g.tenant.slug}/agenda/events/{event_id}"
 
 
@@ -140,6 +149,9 @@ class OpenCard:
     is_qualified: bool
     qualification_name: str | None
     opens_at: datetime
+    when: str  # "lundi 2 mars, de 14:00 à 16:00", in the structure's zone
+    url: str  # the event's page
+    enrol_url: str
 
     @property
     def event(self) -> Event:
@@ -153,33 +165,91 @@ def _qualification_names(events: list[Event]) -> dict[int, str]:
     return dict(db.session.execute(select(Qualification.id, Qualification.name).where(Qualification.id.in_(ids))).all())
 
 
+OPEN_PAGE_SIZE = 20  # cards per page of the open list
+
+
+def _page_number(args: MultiDict) -> int:
+    """``?page=`` of a list; anything but a page number counts as the first page,
+    like the filters' wrong values."""
+    text = args.get("page", "")
+    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) <= 6 and int(text) > 0 else 1
+
+
+@dataclass
+class Pager:
+    """Where a list is cut into pages; the links keep the other parameters."""
+
+    page: int
+    pages: int
+    args: list[tuple[str, str]]  # the query string without "page"
+    endpoint: str
+
+    def url(self, page: int) -> str:
+        query = [*self.args, ("page", str(page))] if page > 1 else self.args
+        return url_for(self.endpoint) + ("?" + urlencode(query) if query else "")
+
+    @property
+    def numbers(self) -> list[int]:
+        return list(range(1, self.pages + 1))
+
+
+class _DayLabels:
+    """Local day and times of events, each day's label formatted once (Babel's
+    date formatting is the costly part of a card)."""
+
+    def __init__(self, zone: str) -> None:
+        self.zone = ZoneInfo(zone)
+        self.locale = get_locale()
+        self.days: dict[Any, str] = {}
+
+    def when(self, event: Event) -> str:
+        starts, ends = event.starts_at.astimezone(self.zone), event.ends_at.astimezone(self.zone)
+        day = self.days.get(starts.date())
+        if day is None:
+            day = self.days[starts.date()] = babel.dates.format_date(starts.date(), "EEEE d MMMM", locale=self.locale)
+        return day + ", " + _("de %(start)s à %(end)s", start=starts.strftime("%H:%M"), end=ends.strftime("%H:%M"))
+
+
 def _open_events_page(args: MultiDict, *, next_url: str | None = None, status: int = 200) -> Any:
     tenant, me, now = g.tenant, _me(), utcnow()
     form = OpenEventsFilterForm(args, tenant=tenant)
     filters = form.cleaned(local_today(tenant))
-    rows = enrolments.open_events(tenant, now=now, start=filters.start, end=filters.end,
-                                  site_id=filters.site_id, kind=filters.kind)
-    qualified = enrolments.qualified_event_ids(me.id, [r.event for r in rows])
+    # Light rows first (id, qualification, end): filter them and cut the page, then
+    # load and show only that page's events.
+    keys = enrolments.open_event_keys(tenant, now=now, start=filters.start, end=filters.end,
+                                      site_id=filters.site_id, kind=filters.kind)
+    qualified = enrolments.qualified_event_ids(me.id, keys)
     if filters.qualified_only:
-        rows = [r for r in rows if r.event.id in qualified]
+        keys = [k for k in keys if k.id in qualified]
+    pages = max(1, -(-len(keys) // OPEN_PAGE_SIZE))
+    page = min(_page_number(args), pages)
+    shown = keys[(page - 1) * OPEN_PAGE_SIZE:page * OPEN_PAGE_SIZE]
+    rows = enrolments.open_events_by_id(tenant, [k.id for k in shown])
     mine = enrolments.active_enrolments_of(me.id, [r.event.id for r in rows])
     positions = enrolments.waitlist_positions(
         [event_id for event_id, e in mine.items() if e.status is EnrolmentStatus.WAITLISTED])
     names = _qualification_names([r.event for r in rows])
     settings = enrolments.settings_for(tenant)
+    labels, endpoint = _DayLabels(tenant.timezone), _event_page_endpoint()
     cards = []
     for row in rows:
-        place = mine.get(row.event.id)
+        event = row.event
+        place = mine.get(event.id)
         cards.append(OpenCard(
             places=row, mine=place, position=positions.get(place.id) if place else None,
-            is_qualified=row.event.id in qualified,
-            qualification_name=names.get(row.event.required_qualification_id),
-            opens_at=enrolments.signup_opens_at(row.event, settings),
+            is_qualified=event.id in qualified,
+            qualification_name=names.get(event.required_qualification_id),
+            opens_at=enrolments.signup_opens_at(event, settings),
+            when=labels.when(event),
+            url=event_url(event.id, endpoint),
+            enrol_url=url_for("scheduling.enrol", event_id=event.id),
         ))
+    pager = Pager(page, pages, [(k, v) for k, v in args.items(multi=True) if k != "page"], "scheduling.open_events")
+    # One token for every sign-up button (what ActionForm's hidden field holds).
+    csrf = generate_csrf() if current_app.config.get("WTF_CSRF_ENABLED", True) else None
     return render_template(
-        "scheduling/enrolment/open_events.html", form=form, filters=filters, cards=cards, now=now,
-        action_form=ActionForm(formdata=None), next_url=next_url or request.full_path.rstrip("?"),
-        event_url=event_url,
+        "scheduling/enrolment/open_events.html", form=form, filters=filters, cards=cards, total=len(keys),
+        pager=pager, now=now, csrf=csrf, next_url=next_url or request.full_path.rstrip("?"),
     ), status
 
 

@@ -11,6 +11,7 @@ was given here (``queries.missing_prerequisites``).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,10 +48,12 @@ from volunteer_platform.training.forms.learner import (
 )
 from volunteer_platform.training.models import (
     Attestation,
+    CatalogueStatus,
     Choice,
     Lesson,
     Module,
     ModuleVersion,
+    Path,
     QualificationAward,
     Question,
 )
@@ -161,9 +164,49 @@ def _next_step(user: User, version: ModuleVersion) -> NextStep:
     return NextStep(version, lesson, url, label)
 
 
+def _next_module_id(
+    user: User, catalogue: dict[int, ModuleVersion], *, in_progress: list[int],
+    paths: list[tuple[Path, date | None]], is_completed: Callable[[int], bool], assigned: list[int],
+) -> int | None:
+    """What's next: the module last worked on (among those started and not
+    completed), else the next step of a path (soonest due first, then by
+    title), else the first module asked (``assigned``: not completed, outside
+    the paths, in the order shown). Only a published module (``catalogue``)."""
+    next_module_id = queries.last_module_touched(user, [m for m in in_progress if m in catalogue])
+    if next_module_id is not None:
+        return next_module_id
+    for path, _due_on in sorted(paths, key=lambda p: (p[1] or date.max, p[0].title)):
+        todo = [s.module_id for s in path.steps if not is_completed(s.module_id)]
+        if todo and todo[0] in catalogue:
+            return todo[0]
+    todo = [m for m in assigned if m in catalogue]
+    return todo[0] if todo else None
+
+
+def home_next_step(user: User, tenant: Tenant) -> NextStep | None:
+    """The next step of ``training_overview`` (the structure's home shows only
+    that), from ``queries.learner_standing``: the same choice in about half
+    the queries."""
+    standing = queries.learner_standing(tenant, user)
+    catalogue = {v.module_id: v for v in standing.versions if v.module.status is CatalogueStatus.PUBLISHED}
+    in_paths = {step.module_id for path, _due in standing.paths for step in path.steps}
+    asked = [v for v in standing.versions if v.module_id in standing.assigned and v.module_id not in in_paths
+             and v.module_id not in standing.completed]
+    asked.sort(key=lambda v: (standing.assigned[v.module_id] or date.max, v.title))
+    next_module_id = _next_module_id(
+        user, catalogue,
+        in_progress=[v.module_id for v in standing.versions
+                     if v.module_id in standing.started and v.module_id not in standing.completed],
+        paths=standing.paths,
+        is_completed=standing.completed.__contains__,
+        assigned=[v.module_id for v in asked],
+    )
+    return _next_step(user, catalogue[next_module_id]) if next_module_id is not None else None
+
+
 @dataclass
 class Overview:
-    """Everything "Ma formation" shows, and the next step for the home page."""
+    """Everything "Ma formation" shows (the home page shows only ``home_next_step``)."""
 
     next_step: NextStep | None
     paths: list[PathLine]
@@ -180,7 +223,9 @@ def training_overview(user: User, tenant: Tenant) -> Overview:
     """A person's training in a structure, in a fixed number of queries."""
     now = utcnow()
     training = queries.person_training(tenant, user)
-    catalogue = {v.module_id: v for v in queries.published_catalogue(tenant)}
+    # The published catalogue (``queries.published_catalogue``) is the published
+    # part of the versions just read: same current versions, same visibility.
+    catalogue = {v.module_id: v for v in training.versions if v.module.status is CatalogueStatus.PUBLISHED}
     cells = {version.module_id: cell for version, cell in training.modules}
     titles = {version.module_id: version for version, _cell in training.modules} | catalogue
 
@@ -200,20 +245,13 @@ def training_overview(user: User, tenant: Tenant) -> Overview:
         key=lambda vc: vc[1].completed_at, reverse=True,  # type: ignore[arg-type, return-value]
     )
 
-    # What's next: the module last worked on, else the next step of a path, else an assigned module.
-    next_module_id = queries.last_module_touched(
-        user, [v.module_id for v, _c in in_progress if v.module_id in catalogue]
+    next_module_id = _next_module_id(
+        user, catalogue,
+        in_progress=[v.module_id for v, _c in in_progress],
+        paths=[(line.progress.path, line.progress.due_on) for line in paths],
+        is_completed=lambda module_id: cells.get(module_id, queries.NOT_STARTED).completed_at is not None,
+        assigned=[v.module_id for v, c in assigned if c.completed_at is None],
     )
-    if next_module_id is None:
-        for line in sorted(paths, key=lambda p: (p.progress.due_on or date.max, p.progress.path.title)):
-            todo = [s.module_id for s in line.progress.path.steps
-                    if cells.get(s.module_id, queries.NOT_STARTED).completed_at is None]
-            if todo and todo[0] in catalogue:
-                next_module_id = todo[0]
-                break
-    if next_module_id is None:
-        todo = [v.module_id for v, c in assigned if c.completed_at is None and v.module_id in catalogue]
-        next_module_id = todo[0] if todo else None
     next_step = _next_step(user, catalogue[next_module_id]) if next_module_id is not None else None
 
     attestation_of_module = {
