@@ -32,6 +32,12 @@ def test_default_database_is_a_sqlite_file_in_instance(tmp_path):
     assert config["DEFAULT_TIMEZONE"] == "Europe/Paris"
 
 
+def test_connections_are_tested_before_use_unless_turned_off(tmp_path):
+    assert load_config(str(tmp_path), {})["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    off = load_config(str(tmp_path), {"DATABASE_PRE_PING": "false"})
+    assert off["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False
+
+
 def test_postgres_urls_get_the_psycopg_driver(tmp_path):
     config = load_config(str(tmp_path), {"DATABASE_URL": "postgres://u:p@db/vp"})
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db/vp"

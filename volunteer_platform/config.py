@@ -77,7 +77,9 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "APP_ENV": app_env,
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A pooled connection is tested before use (one round trip per request) so that a
+        # restarted database costs no failed request; DATABASE_PRE_PING=false saves that trip.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": _bool(env.get("DATABASE_PRE_PING"), default=True)},
         "BASE_URL": base_url,
         "DEFAULT_TIMEZONE": env.get("DEFAULT_TIMEZONE", "Europe/Paris"),
         "BABEL_DEFAULT_LOCALE": "fr",
