@@ -42,8 +42,9 @@ from volunteer_platform.auth.models import Invitation, User
 from volunteer_platform.extensions import db
 from volunteer_platform.impact.models import SurveyResponse
 from volunteer_platform.notifications.models import OutboxEmail
-from volunteer_platform.scheduling.models import Enrolment, Event, Room
+from volunteer_platform.scheduling.models import Closure, Enrolment, Event, Room
 from volunteer_platform.tenants.models import Membership, Role
+from volunteer_platform.training.models import Lesson, Question
 
 A = "/structure-a"
 
@@ -468,3 +469,32 @@ def test_withdrawing_a_qualification_twice_says_it_is_already_done(client, login
     assert changes(before, snapshot()) == {}
     db.session.rollback()
     assert db.session.get(QualificationAward, award.id).withdrawal_reason == "Obtenue par erreur"
+
+
+def test_closing_a_place_twice_makes_one_closure(client, login_as, tenant_a, coordinator_a):
+    site = make_site(tenant_a)
+    login_as(coordinator_a)
+    day = (date.today() + timedelta(days=12)).isoformat()
+    data = {"place": f"site:{site.id}", "starts_on": day, "ends_on": day, "reason": "Inventaire annuel"}
+    first, second = post_twice(client, f"{A}/agenda/closures", data)
+    assert first.status_code == second.status_code == 302
+    assert count(Closure, Closure.reason == "Inventaire annuel") == 1
+    # Another reason the same day is another closure.
+    assert client.post(f"{A}/agenda/closures", data={**data, "reason": "Travaux"}).status_code == 302
+    assert count(Closure, Closure.site_id == site.id) == 2
+
+
+def test_adding_a_lesson_or_a_question_twice_adds_it_once(client, login_as, tenant_a, coordinator_a):
+    from tests.training.test_authoring_views import question_form
+
+    module = make_module(tenant_a, publish=False, lessons=0, questions=0, title="Module envoyé deux fois")
+    version_url = f"{A}/training/authoring/modules/{module.id}/versions/{module.versions[0].id}"
+    login_as(coordinator_a)
+    lesson = {"title": "Une leçon", "body": "Le même texte."}
+    assert [r.status_code for r in post_twice(client, f"{version_url}/lessons/new", lesson)] == [302, 302]
+    assert [r.status_code for r in post_twice(client, f"{version_url}/questions/new", question_form())] == [302, 302]
+    assert count(Lesson, Lesson.title == "Une leçon") == 1
+    assert count(Question, Question.prompt == "Quel bouton utiliser ?") == 1
+    # The same title with another text is another lesson.
+    assert client.post(f"{version_url}/lessons/new", data={**lesson, "body": "Autre texte."}).status_code == 302
+    assert count(Lesson, Lesson.title == "Une leçon") == 2

@@ -792,6 +792,12 @@ def create_closure(
         raise ValidationFailed(_l("Indiquez la raison de la fermeture."), field="reason")
     if len(reason) > 200:
         raise ValidationFailed(_l("La raison compte au plus 200 caractères."), field="reason")
+    same = db.session.scalars(select(Closure).where(
+        Closure.tenant_id == tenant.id, Closure.site_id == site_id, Closure.room_id == room_id,  # None: IS NULL
+        Closure.starts_on == starts_on, Closure.ends_on == ends_on, Closure.reason == reason,
+    ).limit(1)).first()
+    if same is not None:  # the form sent twice (a double click, a reload): it takes effect once
+        return same
     closure = Closure(tenant_id=tenant.id, site_id=site_id, room_id=room_id, starts_on=starts_on,
                       ends_on=ends_on, reason=reason)
     db.session.add(closure)

@@ -203,6 +203,9 @@ def add_lesson(version: ModuleVersion, tenant: Tenant | None, *, title: str, bod
     _require_draft(version)
     if not title.strip():
         raise ValidationFailed(_l("Le titre est obligatoire."), field="title")
+    last = max(version.lessons, key=lambda lesson: lesson.position, default=None)
+    if last is not None and (last.title, last.body) == (title.strip(), body):
+        return last  # the form sent twice (a double click, a reload): it takes effect once
     lesson = Lesson(position=_next_position(version.lessons), title=title.strip(), body=body)
     version.lessons.append(lesson)
     db.session.flush()
@@ -266,6 +269,10 @@ def add_question(
     if not prompt.strip():
         raise ValidationFailed(_l("Écrivez la question."), field="prompt")
     checked = _check_choices(kind, choices)
+    last = max(version.questions, key=lambda question: question.position, default=None)
+    if last is not None and (last.prompt, last.kind, last.feedback, [(c.text, c.is_correct) for c in last.choices]) \
+            == (prompt.strip(), kind, feedback.strip(), list(checked)):
+        return last  # the form sent twice (a double click, a reload): it takes effect once
     question = Question(position=_next_position(version.questions), prompt=prompt.strip(), kind=kind,
                         feedback=feedback.strip())
     for position, (text, correct) in enumerate(checked, start=1):
