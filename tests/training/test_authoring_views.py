@@ -639,6 +639,24 @@ def test_a_structure_copies_a_shared_module_to_adapt_it(client, login_as, coordi
     assert "Vous en avez déjà une copie." in page_text(client.get(f"{A}/"))
 
 
+def test_a_copy_requested_twice_is_made_once_but_a_later_one_is_another(client, login_as, coordinator_a, tenant_a):
+    shared = make_module(None, title="Les arnaques en ligne")
+    login_as(coordinator_a)
+    first = client.post(f"{A}/shared/{shared.id}/copy")
+    second = client.post(f"{A}/shared/{shared.id}/copy")  # a double click
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    db.session.rollback()
+    copies = db.session.scalars(select(Module).where(Module.tenant_id == tenant_a.id)).all()
+    assert len(copies) == 1
+    # Asked for again later, it is a second copy (a structure may keep several).
+    copies[0].created_at = copies[0].created_at - services.TWIN_WINDOW
+    db.session.commit()
+    assert client.post(f"{A}/shared/{shared.id}/copy").status_code == 302
+    db.session.rollback()
+    assert len(db.session.scalars(select(Module).where(Module.tenant_id == tenant_a.id)).all()) == 2
+
+
 def test_only_published_shared_modules_can_be_copied(client, login_as, coordinator_a, tenant_a, tenant_b):
     draft = make_module(None, publish=False)
     other = make_module(tenant_b, title="MARQUEUR-B")

@@ -341,13 +341,24 @@ def set_archived(module: Module, tenant: Tenant | None, archived: bool) -> None:
     db.session.flush()
 
 
+#: A second copy of the same module this soon after the first is the same request sent twice.
+TWIN_WINDOW = timedelta(minutes=2)
+
+
 def copy_module(module: Module, tenant: Tenant, *, now: datetime) -> Module:
-    """Copy a shared module into a structure's own catalogue, to adapt it."""
+    """Copy a shared module into a structure's own catalogue, to adapt it (a
+    structure may keep several copies; a copy requested again within
+    ``TWIN_WINDOW`` is the one just made)."""
     if module.tenant_id is not None:
         raise Conflict(_l("Seuls les modules du catalogue commun peuvent être copiés."))
     source = queries.latest_published_version(module)
     if source is None or module.status is not CatalogueStatus.PUBLISHED:
         raise NotFound("not found")
+    just_made = db.session.scalars(select(Module).where(
+        Module.tenant_id == tenant.id, Module.copied_from_id == module.id, Module.created_at > now - TWIN_WINDOW,
+    ).order_by(Module.created_at.desc()).limit(1)).first()
+    if just_made is not None:  # the same request again (a double click, a reload): not a second copy
+        return just_made
     copy = Module(tenant_id=tenant.id, status=CatalogueStatus.DRAFT, copied_from_id=module.id, created_at=now)
     db.session.add(copy)
     db.session.flush()
