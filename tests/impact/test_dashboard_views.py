@@ -506,3 +506,34 @@ def test_the_national_dashboard_runs_the_same_queries_for_2_or_6_structures(clie
     assert key_figures(response)["Personnes aidées"] == "12"
     assert len(table(response, "structures")) == 8
     assert many == few
+
+
+def test_the_structure_comparison_is_cut_into_pages_and_its_download_has_them_all(
+        client, login_as, supervisor, known, monkeypatch):
+    from volunteer_platform.impact.views import dashboard as dashboard_views
+
+    monkeypatch.setattr(dashboard_views, "STRUCTURES_PER_PAGE", 2)  # A, B | C
+    login_as(supervisor)
+
+    def names(response) -> list[str]:
+        return [name for name in table(response, "structures") if name != "Structure"]
+
+    first = client.get(NATIONAL, query_string=PERIOD)
+    assert names(first) == ["Structure A", "Structure B", "Ensemble des structures"]
+    assert "Structures 1 à 2 sur 3, par ordre alphabétique" in page_text(first)
+    nav = re.search(r'<nav class="pager"[^>]*>(.*?)</nav>', first.get_data(as_text=True), re.DOTALL).group(1)
+    links = {html.unescape(re.sub(r"<[^>]+>", "", text)).strip(): html.unescape(href)
+             for href, text in re.findall(r'<a href="([^"]+)"[^>]*>(.*?)</a>', nav, re.DOTALL)}
+    following = links["Structures suivantes →"]
+    assert "start=2026-09-01" in following and "end=2026-10-31" in following and "page=2" in following
+    second = client.get(following)
+    assert names(second) == ["Structure C", "Ensemble des structures"]
+    assert table(second, "structures")["Ensemble des structures"] == table(first, "structures")[
+        "Ensemble des structures"]  # the network's total on every page
+    # A page past the end shows the last one; nonsense shows the first.
+    assert names(client.get(NATIONAL, query_string={**PERIOD, "page": "9"}))[0] == "Structure C"
+    assert names(client.get(NATIONAL, query_string={**PERIOD, "page": "x"}))[0] == "Structure A"
+    csv = client.get("/supervision/impact/export/structures.csv", query_string={**PERIOD, "page": "2"})
+    assert csv.status_code == 200
+    text = csv.get_data().decode("utf-8-sig")
+    assert all(name in text for name in ("Structure A", "Structure B", "Structure C"))

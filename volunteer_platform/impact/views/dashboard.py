@@ -37,6 +37,7 @@ from volunteer_platform.impact import aggregates, metrics
 from volunteer_platform.impact.forms import DEFAULT_MONTHS, DashboardFilterForm, DashboardFilters
 from volunteer_platform.impact.models import HelpTheme
 from volunteer_platform.impact.views import bp, national_bp
+from volunteer_platform.paging import Pager, page_count, page_number
 from volunteer_platform.tenants.models import Role, Tenant
 
 #: File names of the downloads: bilan-<name>-<first day>-<last day>.csv
@@ -215,10 +216,12 @@ def summary_table(d: metrics.Dashboard, subtitle: str) -> PageTable:
                                       subtitle))
 
 
-def structures_table(d: metrics.Dashboard, subtitle: str, links: list[str | None]) -> PageTable:
+def structures_table(d: metrics.Dashboard, subtitle: str, links: list[str | None],
+                     shown: slice = slice(None)) -> PageTable:
+    """Every structure's row (the download), or those of one page (``shown``); the total is the network's."""
     header = [_("Structure"), _("Type"), _("Région"), *_figures_header()]
     rows = [[s.tenant.name, s.tenant.kind.label, s.tenant.region or "", *_figures_row(s.figures)]
-            for s in d.structures]
+            for s in d.structures[shown]]
     total = [_("Ensemble des structures"), "", "", *_figures_row(d.total)]
     return PageTable("structures", Table(_("Comparaison des structures"), header, rows, subtitle), total, links)
 
@@ -395,14 +398,14 @@ def _subtitle(filters: DashboardFilters, tenant: Tenant | None, now: Any) -> str
 
 
 def _tables(d: metrics.Dashboard, filters: DashboardFilters, tenant: Tenant | None, *,
-            structures: bool = True) -> dict[str, PageTable]:
+            structures: bool = True, shown: slice = slice(None)) -> dict[str, PageTable]:
     subtitle = _subtitle(filters, tenant, d.generated_at)
     tables = {"summary": summary_table(d, subtitle)}
     if tenant is None and structures:
         drill = {"start": filters.period.start.isoformat(), "end": filters.period.end.isoformat()}
         links = [url_for("impact.dashboard", tenant_slug=s.tenant.slug, **drill) if s.tenant.is_active else None
-                 for s in d.structures]
-        tables["structures"] = structures_table(d, subtitle, links)
+                 for s in d.structures[shown]]
+        tables["structures"] = structures_table(d, subtitle, links, shown)
     tables["months"] = months_table(d, subtitle)
     tables["themes"] = themes_table(d, subtitle)
     tables["confidence"] = confidence_table(d, subtitle)
@@ -422,21 +425,31 @@ _STRUCTURES_HTML: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
 _STRUCTURES_HTML_SIZE = 16
 
 
-def _structures_key(d: metrics.Dashboard, filters: DashboardFilters) -> tuple[Any, ...] | None:
+def _structures_key(d: metrics.Dashboard, filters: DashboardFilters, page: int) -> tuple[Any, ...] | None:
     if not d.notes.get("as_of"):
         return None  # computed live: fresh figures, nothing to keep
     shown = tuple((s.tenant.id, s.tenant.name, s.tenant.slug, s.tenant.kind, s.tenant.region, s.tenant.is_active)
                   for s in d.structures)
-    return (d.generated_at, str(get_locale()), tuple(sorted(filters.query_args().items())), shown)
+    return (d.generated_at, str(get_locale()), tuple(sorted(filters.query_args().items())), page, shown)
+
+
+#: The comparison table shows this many structures per page; its download has them all.
+STRUCTURES_PER_PAGE = 50
 
 
 def _page(*, national: bool) -> Any:
     form, filters = _filters(national=national)
     tenant = None if national else g.tenant
     d = _compute(filters, tenant)
-    key = _structures_key(d, filters) if national else None
+    pager, shown = None, slice(None)
+    if national:
+        pages = page_count(len(d.structures), STRUCTURES_PER_PAGE)
+        pager = Pager.of(min(page_number(request.args), pages), pages, request.args, "impact_national.dashboard",
+                         anchor="dash-h-structures")
+        shown = slice((pager.page - 1) * STRUCTURES_PER_PAGE, pager.page * STRUCTURES_PER_PAGE)
+    key = _structures_key(d, filters, pager.page) if pager else None
     structures_html = _STRUCTURES_HTML.get(key) if key else None
-    tables = _tables(d, filters, tenant, structures=structures_html is None)
+    tables = _tables(d, filters, tenant, structures=structures_html is None, shown=shown)
     endpoint = "impact_national.export" if national else "impact.export"
     for name, table in tables.items():
         table.downloads = {fmt: url_for(endpoint, table=name, fmt=fmt, **filters.query_args())
@@ -462,6 +475,9 @@ def _page(*, national: bool) -> Any:
         key_figures=key_figures(d.total),
         tables=tables,
         structures_html=structures_html,
+        pager=pager,
+        shown_words=(format_decimal(shown.start + 1), format_decimal(min(shown.stop, len(d.structures))),
+                     format_decimal(len(d.structures))) if pager else None,
         charts=charts,
         period_words=_period_words(filters.period),
         reset_url=url_for("impact_national.dashboard") if national else url_for("impact.dashboard"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 import babel.dates
@@ -44,6 +44,7 @@ from volunteer_platform.db import utcnow
 from volunteer_platform.errors import DomainError, NotFound
 from volunteer_platform.extensions import db
 from volunteer_platform.forms import ActionForm
+from volunteer_platform.paging import Pager, page_count, page_number
 from volunteer_platform.scheduling import enrolment as enrolments
 from volunteer_platform.scheduling import recurrence, services
 from volunteer_platform.scheduling.enrolment import CapacityReached, EventPlaces
@@ -168,31 +169,6 @@ def _qualification_names(events: list[Event]) -> dict[int, str]:
 OPEN_PAGE_SIZE = 20  # cards per page of the open list
 
 
-def _page_number(args: MultiDict) -> int:
-    """``?page=`` of a list; anything but a page number counts as the first page,
-    like the filters' wrong values."""
-    text = args.get("page", "")
-    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) <= 6 and int(text) > 0 else 1
-
-
-@dataclass
-class Pager:
-    """Where a list is cut into pages; the links keep the other parameters."""
-
-    page: int
-    pages: int
-    args: list[tuple[str, str]]  # the query string without "page"
-    endpoint: str
-
-    def url(self, page: int) -> str:
-        query = [*self.args, ("page", str(page))] if page > 1 else self.args
-        return url_for(self.endpoint) + ("?" + urlencode(query) if query else "")
-
-    @property
-    def numbers(self) -> list[int]:
-        return list(range(1, self.pages + 1))
-
-
 class _DayLabels:
     """Local day and times of events, each day's label formatted once (Babel's
     date formatting is the costly part of a card)."""
@@ -221,8 +197,8 @@ def _open_events_page(args: MultiDict, *, next_url: str | None = None, status: i
     qualified = enrolments.qualified_event_ids(me.id, keys)
     if filters.qualified_only:
         keys = [k for k in keys if k.id in qualified]
-    pages = max(1, -(-len(keys) // OPEN_PAGE_SIZE))
-    page = min(_page_number(args), pages)
+    pages = page_count(len(keys), OPEN_PAGE_SIZE)
+    page = min(page_number(args), pages)
     shown = keys[(page - 1) * OPEN_PAGE_SIZE:page * OPEN_PAGE_SIZE]
     rows = enrolments.open_events_by_id(tenant, [k.id for k in shown])
     mine = enrolments.active_enrolments_of(me.id, [r.event.id for r in rows])
@@ -244,7 +220,7 @@ def _open_events_page(args: MultiDict, *, next_url: str | None = None, status: i
             url=event_url(event.id, endpoint),
             enrol_url=url_for("scheduling.enrol", event_id=event.id),
         ))
-    pager = Pager(page, pages, [(k, v) for k, v in args.items(multi=True) if k != "page"], "scheduling.open_events")
+    pager = Pager.of(page, pages, args, "scheduling.open_events")
     # One token for every sign-up button (what ActionForm's hidden field holds).
     csrf = generate_csrf() if current_app.config.get("WTF_CSRF_ENABLED", True) else None
     return render_template(
