@@ -33,7 +33,7 @@ never holds a lock: callers read what it needs (``feed_request``), end the
 transaction, ``fetch``, then lock the calendar again (``get_in_tenant(...,
 for_update=True)``) and ``record`` the result.
 
-The busy times block bookings (``scheduling.services.external_busy_problems``,
+The busy times block bookings (``scheduling.services.problems_for_each``,
 with ``room_busy`` and ``person_busy``) and are shown greyed in the week view
 (``busy_between``). A trainer's busy times count in every structure where
 they lead sessions, as their bookings do.

@@ -271,14 +271,5 @@ def token_of(user: User) -> CalendarToken | None:
     return db.session.scalars(select(CalendarToken).where(CalendarToken.user_id == user.id)).one_or_none()
 
 
-def user_by_token_hash(token_hash: str) -> User | None:
-    """The active person whose feed token has this hash (one query)."""
-    return db.session.scalars(
-        select(User)
-        .join(CalendarToken, CalendarToken.user_id == User.id)
-        .where(CalendarToken.token_hash == token_hash, User.is_active.is_(True))
-    ).one_or_none()
-
-
 def feed_state(key: str) -> CalendarFeedState | None:
     return db.session.get(CalendarFeedState, key)

@@ -97,7 +97,7 @@ def token_hash(token: str) -> str | None:
 def user_for_token(token: str) -> User | None:
     """The active person this feed token belongs to; None for anything else."""
     hashed = token_hash(token)
-    return None if hashed is None else queries.user_by_token_hash(hashed)
+    return None if hashed is None else queries.reader_probe(hashed)[0]
 
 
 # --- feed states (ETag and Last-Modified) ---------------------------------------------------------

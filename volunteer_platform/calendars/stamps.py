@@ -15,8 +15,9 @@ come back to values already seen after a database is restored from a backup
 (or emptied, as the tests do between tests), and a process could then serve
 bytes it cached for other data under the same version.
 
-What renews a structure's stamp, found by SQLAlchemy session events rather
-than by each service remembering to:
+What renews a structure's stamp, found by the session events of ``changes``
+(shared with the dashboards' stored figures) rather than by each service
+remembering to:
 
 - any row of ``TRACKED`` added, changed or deleted through the ORM, whatever
   the code path (views, services, ``flask`` commands, demo data): the
@@ -25,8 +26,8 @@ than by each service remembering to:
   known, so every structure's stamp is renewed (rare: erasing an account).
 
 Stamps are renewed just before the commit, after the last flush and in
-increasing structure order, so the transaction takes these row locks last and
-always in the same order (no deadlock with the capacity locks of sign-ups);
+increasing structure order, so the transaction takes these row locks at its
+end and always in the same order (no deadlock with the capacity locks of sign-ups);
 a rolled-back transaction renews nothing. Renewing too often only costs a
 rebuild; missing a change would leave a feed stale until the next day — so
 ``tests/calendars/test_stamps.py`` changes each kind of row and checks the feed.
@@ -40,16 +41,16 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from itertools import chain
 from typing import Any
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import BigInteger, event, insert, literal, select, update
+from sqlalchemy import BigInteger, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from volunteer_platform.calendars.models import CalendarStamp
+from volunteer_platform.changes import Watcher, loaded, watch
 from volunteer_platform.extensions import db
 from volunteer_platform.scheduling.models import Enrolment, Event, EventSeries, Room
 from volunteer_platform.tenants.models import Membership, Site, Tenant
@@ -57,47 +58,28 @@ from volunteer_platform.tenants.models import Membership, Site, Tenant
 #: What feeds are built from (``queries.feed_rows`` and the feeds' access rules).
 TRACKED: tuple[type, ...] = (Event, EventSeries, Enrolment, Room, Site, Membership, Tenant)
 
-_TOUCHED = "calendar_stamps_touched"  # session.info: structure ids changed in this transaction
-_EVERY = "*"  # … or "every structure"
+_EVERY = "*"  # noted instead of a structure id: "every structure"
 
 
-def _tenant_id(obj: Any) -> int | None:
-    return obj.id if isinstance(obj, Tenant) else obj.tenant_id
+def _note(touched: set[Any], _session: Session, obj: Any) -> None:
+    tenant_id = loaded(obj, "id") if isinstance(obj, Tenant) else loaded(obj, "tenant_id")
+    if tenant_id is not None:
+        touched.add(tenant_id)
 
 
-@event.listens_for(Session, "after_flush")
-def _note_changed_rows(session: Session, _flush: UOWTransaction) -> None:
-    touched: set[Any] = session.info.setdefault(_TOUCHED, set())
-    for obj in chain(session.new, session.deleted):
-        if isinstance(obj, TRACKED):
-            touched.add(_tenant_id(obj))
-    for obj in session.dirty:
-        if isinstance(obj, TRACKED) and session.is_modified(obj, include_collections=False):
-            touched.add(_tenant_id(obj))
-    touched.discard(None)
+def _note_bulk(touched: set[Any], _state: ORMExecuteState) -> None:
+    touched.add(_EVERY)  # its rows are not known
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _note_bulk_statements(state: ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete) and any(
-        issubclass(mapper.class_, TRACKED) for mapper in state.all_mappers
-    ):
-        state.session.info.setdefault(_TOUCHED, set()).add(_EVERY)
-
-
-@event.listens_for(Session, "before_commit")
-def _renew_stamps(session: Session) -> None:
-    session.flush()  # the commit's own flush comes after this hook: changes still pending count too
-    touched = session.info.pop(_TOUCHED, set())
+def _renew(session: Session, touched: set[Any]) -> None:
     if _EVERY in touched:
         touch_all(session)
     elif touched:
         touch(session, touched)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_TOUCHED, None)
+watch(Watcher("calendar stamps", TRACKED, start=set, note=_note, note_bulk=_note_bulk, write=_renew,
+              needed=("id", "tenant_id")))
 
 
 def _fresh() -> int:

@@ -29,8 +29,8 @@ expiring (taken at the refresh time, as everything else).
 Freshness. Figures change when a row behind them changes — an event, a place,
 an attendance, a report, a survey answer, a membership, a completion, a
 self-assessment — whatever day it belongs to (attendance is marked after the
-event, a report filed days later). SQLAlchemy session events note the
-(structure, day) of every such row added, changed or deleted through the ORM
+event, a report filed days later). The session events of ``changes`` (shared
+with the feeds' change stamps) note the (structure, day) of every such row added, changed or deleted through the ORM
 (and the (structure, person) of a membership: is that person a volunteer
 there?), and the commit writes them to ``ImpactPending`` (append-only: no row
 lock shared by writers). A bulk ``update()``/``delete()`` of those tables notes
@@ -68,7 +68,6 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -85,7 +84,6 @@ from sqlalchemy import (
     case,
     delete,
     distinct,
-    event,
     func,
     insert,
     inspect,
@@ -97,11 +95,12 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, UOWTransaction, aliased, mapped_column
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, aliased, mapped_column
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 
 from volunteer_platform.auth.models import User
+from volunteer_platform.changes import Watcher, loaded, watch
 from volunteer_platform.db import enum_column
 from volunteer_platform.extensions import db
 from volunteer_platform.impact import metrics
@@ -233,7 +232,6 @@ class ImpactRefresh(db.Model):
 
 # --- noting what changed ----------------------------------------------------------------------------
 
-_NOTED = "impact_pending_noted"  # session.info: {"days": {(tenant, moment)}, "events": {ids}, "reports": {ids}}
 _EVERYTHING = (None, None)
 
 
@@ -241,77 +239,48 @@ def _zone() -> str:
     return current_app.config["DEFAULT_TIMEZONE"] if has_app_context() else "Europe/Paris"
 
 
-def _loaded(obj: Any, name: str) -> Any:
-    """An attribute already in memory (never a query: the row may be gone)."""
-    return inspect(obj).dict.get(name)
+def _start() -> dict[str, set[Any]]:
+    """A transaction's notes: (structure, moment) days, event, report and person ids, path starts."""
+    return {name: set() for name in ("days", "events", "reports", "people", "starts")}
 
 
-def _noted(session: Session) -> dict[str, set[Any]]:
-    return session.info.setdefault(_NOTED, {name: set() for name in ("days", "events", "reports", "people",
-                                                                     "starts")})
-
-
-#: What each tracked row's figures depend on (loaded before a delete: see ``_load_deleted``).
+#: What each tracked row's figures depend on (``changes`` loads them before a delete).
 _NEEDED = ("tenant_id", "event_id", "report_id", "starts_at", "created_at", "completed_at", "submitted_at",
            "user_id", "path_id", "area", "stage")
 
 
-@event.listens_for(Session, "before_flush")
-def _load_deleted(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
-    # A row deleted after a commit has its attributes expired, and once the DELETE
-    # has run they cannot be loaded: load what ``_note_changed_rows`` reads now.
-    for obj in session.deleted:
-        if isinstance(obj, _TRACKED):
-            unloaded = inspect(obj).unloaded
-            for name in _NEEDED:
-                if name in unloaded:
-                    getattr(obj, name)
+def _note(noted: dict[str, set[Any]], session: Session, obj: Any) -> None:
+    tenant_id = loaded(obj, "tenant_id")
+    if isinstance(obj, Event):
+        moments = [loaded(obj, "starts_at"), *inspect(obj).attrs.starts_at.history.deleted]
+        noted["days"].update((tenant_id, moment) for moment in moments)
+    elif isinstance(obj, Enrolment | ActivityReport | SurveyResponse):
+        event_id = loaded(obj, "event_id")
+        noted["events" if event_id else "days"].add(event_id or (tenant_id, None))
+    elif isinstance(obj, ActivityReportTheme):
+        noted["reports"].add(loaded(obj, "report_id"))
+    elif isinstance(obj, SelfAssessment):
+        if loaded(obj, "stage") == AssessmentStage.END:
+            noted["days"].add((tenant_id, loaded(obj, "submitted_at")))
+        else:  # counted on the day of the matching end of path, if any
+            noted["starts"].add((loaded(obj, "user_id"), loaded(obj, "path_id"), loaded(obj, "area")))
+    elif isinstance(obj, User):
+        if obj in session.deleted:  # the database empties or deletes their rows
+            noted["days"].add(_EVERYTHING)
+    elif isinstance(obj, Membership):
+        noted["days"].add((tenant_id, loaded(obj, "created_at")))
+        noted["people"].add((tenant_id, loaded(obj, "user_id")))
+    elif tenant_id is not None:  # a completion in a structure
+        noted["days"].add((tenant_id, loaded(obj, "completed_at")))
 
 
-@event.listens_for(Session, "after_flush")
-def _note_changed_rows(session: Session, _flush: UOWTransaction) -> None:
-    changed = chain(session.new, session.deleted,
-                    (obj for obj in session.dirty if session.is_modified(obj, include_collections=False)))
-    noted = None
-    for obj in changed:
-        if not isinstance(obj, _TRACKED):
-            continue
-        noted = noted or _noted(session)
-        tenant_id = _loaded(obj, "tenant_id")
-        if isinstance(obj, Event):
-            moments = [_loaded(obj, "starts_at"), *inspect(obj).attrs.starts_at.history.deleted]
-            noted["days"].update((tenant_id, moment) for moment in moments)
-        elif isinstance(obj, Enrolment | ActivityReport | SurveyResponse):
-            event_id = _loaded(obj, "event_id")
-            noted["events" if event_id else "days"].add(event_id or (tenant_id, None))
-        elif isinstance(obj, ActivityReportTheme):
-            noted["reports"].add(_loaded(obj, "report_id"))
-        elif isinstance(obj, SelfAssessment):
-            if _loaded(obj, "stage") == AssessmentStage.END:
-                noted["days"].add((tenant_id, _loaded(obj, "submitted_at")))
-            else:  # counted on the day of the matching end of path, if any
-                noted["starts"].add((_loaded(obj, "user_id"), _loaded(obj, "path_id"), _loaded(obj, "area")))
-        elif isinstance(obj, User):
-            if obj in session.deleted:  # the database empties or deletes their rows
-                noted["days"].add(_EVERYTHING)
-        elif isinstance(obj, Membership):
-            noted["days"].add((tenant_id, _loaded(obj, "created_at")))
-            noted["people"].add((tenant_id, _loaded(obj, "user_id")))
-        elif tenant_id is not None:  # a completion in a structure
-            noted["days"].add((tenant_id, _loaded(obj, "completed_at")))
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _note_bulk_statements(state: ORMExecuteState) -> None:
-    if not (state.is_update or state.is_delete):
-        return
+def _note_bulk(noted: dict[str, set[Any]], state: ORMExecuteState) -> None:
     classes = {mapper.class_ for mapper in state.all_mappers}
     # Privacy erasure deactivates memberships in bulk: no figure reads ``is_active``.
     if state.is_update and classes == {Membership} and _sets_only(state.statement, {"is_active"}):
         return
-    if any(issubclass(cls, _TRACKED) for cls in classes):
-        tenant_id = _one_structure(state.statement)
-        _noted(state.session)["days"].add((tenant_id, None) if tenant_id is not None else _EVERYTHING)
+    tenant_id = _one_structure(state.statement)
+    noted["days"].add((tenant_id, None) if tenant_id is not None else _EVERYTHING)
 
 
 def _sets_only(statement: Any, names: set[str]) -> bool:
@@ -336,19 +305,6 @@ def _one_structure(statement: Any) -> int | None:
     return None
 
 
-@event.listens_for(Session, "before_commit")
-def _write_pending(session: Session) -> None:
-    session.flush()  # changes still pending count too (the commit's own flush comes later)
-    noted = session.info.pop(_NOTED, None)
-    if noted:
-        _insert_pending(session, noted)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_NOTED, None)
-
-
 def _insert_pending(session: Session, noted: dict[str, set[Any]]) -> None:
     days = set(noted["days"])
     events = {i for i in noted["events"] if i is not None}
@@ -363,8 +319,8 @@ def _insert_pending(session: Session, noted: dict[str, set[Any]]) -> None:
     known = []
     for event_id in events:
         obj = session.identity_map.get(Session.identity_key(Event, event_id))
-        if obj is not None and _loaded(obj, "starts_at") is not None:
-            days.add((_loaded(obj, "tenant_id"), _loaded(obj, "starts_at")))
+        if obj is not None and loaded(obj, "starts_at") is not None:
+            days.add((loaded(obj, "tenant_id"), loaded(obj, "starts_at")))
             known.append(event_id)
     unknown = events.difference(known)
     if unknown:  # an event deleted in this transaction is gone, but noted itself
@@ -386,6 +342,9 @@ def _insert_pending(session: Session, noted: dict[str, set[Any]]) -> None:
 
 _TRACKED: tuple[type, ...] = (Event, Enrolment, ActivityReport, ActivityReportTheme, SurveyResponse, Membership,
                               ModuleCompletion, PathCompletion, SelfAssessment, User)
+
+watch(Watcher("impact figures", _TRACKED, start=_start, note=_note, note_bulk=_note_bulk, write=_insert_pending,
+              needed=_NEEDED))
 
 
 # --- refreshing -------------------------------------------------------------------------------------

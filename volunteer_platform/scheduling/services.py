@@ -932,17 +932,12 @@ def _busy_span(starts_at: datetime, ends_at: datetime, zone: str) -> str:
     return f"{_when(starts_at)} – {_when(ends_at)}"
 
 
-def external_busy_problems(tenant: Tenant, f: EventFields, room: Room | None = None) -> list[str]:
-    """The busy times imported from the room's or the trainer's external
-    calendars that overlap the event, one problem each (only their times are
-    known). A trainer's busy times count in every structure, as their bookings do."""
-    return _external_busy_problems_each(tenant, [f], room)[0]
-
-
 def _external_busy_problems_each(tenant: Tenant, occurrences: list[EventFields],
                                  room: Room | None = None) -> list[list[str]]:
-    """``external_busy_problems`` of occurrences sharing room and trainer: the
-    busy times are read once for their whole span."""
+    """For each occurrence (sharing room and trainer), the busy times imported
+    from the room's or the trainer's external calendars that overlap it, one
+    problem each (only their times are known). A trainer's busy times count in
+    every structure, as their bookings do. Read once for the whole span."""
     from volunteer_platform.calendars import external
 
     problems: list[list[str]] = [[] for _f in occurrences]
