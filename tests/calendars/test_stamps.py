@@ -171,12 +171,24 @@ def test_a_poll_that_finds_nothing_new_reads_no_event(client, world, count_queri
     assert len(vevents(parse(response))) == 2
 
 
+def test_a_full_poll_of_bytes_already_sent_runs_one_statement(client, world, count_queries):
+    """Calendar apps that never send If-None-Match get the bytes this process
+    built and recorded, with the same Last-Modified, for the probe alone."""
+    url = world["feeds"]["room"]
+    first = client.get(url)
+    with count_queries() as queries:
+        again = client.get(url)
+    assert again.status_code == 200 and again.data == first.data
+    assert again.headers["Last-Modified"] == first.headers["Last-Modified"]
+    assert len(queries) == 1, queries
+
+
 def test_a_full_poll_from_another_process_builds_the_same_bytes(client, world):
     """The process cache is only a cache: without it the feed is built again,
     with the same ETag, and the stored state still answers 304s."""
     url = world["feeds"]["structure"]
     first = client.get(url)
-    calendar_services._cache.clear()  # another worker: nothing cached
+    calendar_services.forget_feeds()  # another worker: nothing cached
     assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
     again = client.get(url)
     assert again.status_code == 200 and again.data == first.data

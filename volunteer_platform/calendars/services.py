@@ -351,9 +351,22 @@ def build_feed(rows: list[FeedRow], spec: FeedSpec) -> ical.CalendarFeed:
 # Building a feed of thousands of events takes the icalendar library about a
 # second, and every subscriber polls every hour: each process keeps the last
 # bytes of its recent feeds with the version they were built for
-# (``feed_version``), and builds again only when the version changes.
+# (``feed_version``), and builds again only when the version changes. Once
+# those bytes are recorded in ``CalendarFeedState`` the entry also keeps when
+# they were first sent, so a full poll of them (calendar apps that never send
+# If-None-Match) answers without a second statement.
 _CACHE_BYTES = 32 * 1024 * 1024
-_cache: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+
+
+@dataclass
+class CachedFeed:
+    version: str
+    body: bytes
+    changed_at: datetime | None = None  # Last-Modified, once recorded for ``version``
+
+
+_cache: OrderedDict[str, CachedFeed] = OrderedDict()
+_cache_size = 0  # bytes held
 _cache_lock = threading.Lock()
 
 #: Raise when a release changes how feeds are written from the same data, so
@@ -380,22 +393,38 @@ def feed_version(key: str, spec: FeedSpec, stamps: tuple, *, day: date, base_url
     return hashlib.sha256(repr(material).encode()).hexdigest()[:40]
 
 
-def cached_bytes(cache_key: str, version: str) -> bytes | None:
-    """The bytes this process last built for ``cache_key``, if built for ``version``."""
+def cached_feed(cache_key: str, version: str) -> CachedFeed | None:
+    """What this process last built for ``cache_key``, if built for ``version``."""
     with _cache_lock:
         cached = _cache.get(cache_key)
-        if cached is None or cached[0] != version:
+        if cached is None or cached.version != version:
             return None
         _cache.move_to_end(cache_key)
-        return cached[1]
+        return cached
 
 
-def keep_bytes(cache_key: str, version: str, body: bytes) -> None:
+def keep_feed(cache_key: str, version: str, body: bytes, changed_at: datetime | None = None) -> None:
+    """Keep ``body`` as the bytes of ``version``; ``changed_at`` only once it
+    is recorded (``feed_changed_at`` committed): the same version always has
+    the same bytes, so their recorded date holds while the version does."""
+    global _cache_size
     with _cache_lock:
-        _cache[cache_key] = (version, body)
-        _cache.move_to_end(cache_key)
-        while sum(len(b) for _v, b in _cache.values()) > _CACHE_BYTES and len(_cache) > 1:
-            _cache.popitem(last=False)
+        previous = _cache.pop(cache_key, None)
+        if previous is not None:
+            _cache_size -= len(previous.body)
+        _cache[cache_key] = CachedFeed(version, body, changed_at)
+        _cache_size += len(body)
+        while _cache_size > _CACHE_BYTES and len(_cache) > 1:
+            _key, dropped = _cache.popitem(last=False)
+            _cache_size -= len(dropped.body)
+
+
+def forget_feeds() -> None:
+    """Empty this process's cache (what another worker would start with)."""
+    global _cache_size
+    with _cache_lock:
+        _cache.clear()
+        _cache_size = 0
 
 
 def feed_bytes(rows: list[FeedRow], spec: FeedSpec) -> bytes:

@@ -132,7 +132,8 @@ def _send(key: str, match: Callable[[], ColumnElement[bool]], spec: FeedSpec, *,
     stamps of its structures, its description, the day), known before any
     event is read: a poll that sends it back gets a 304 straight away, and a
     full poll is served from this process's cache while it holds the bytes
-    of that version. Otherwise the events are read and the bytes built.
+    of that version — without a second statement once those bytes are
+    recorded. Otherwise the events are read and the bytes built.
     Last-Modified is when this feed's bytes last changed (their hash is kept
     in ``CalendarFeedState``), for clients that send If-Modified-Since only.
     """
@@ -147,21 +148,29 @@ def _send(key: str, match: Callable[[], ColumnElement[bool]], spec: FeedSpec, *,
         if (state is not None and state.version == version
                 and not is_resource_modified(request.environ, last_modified=state.changed_at)):
             return _not_modified(version, private=private)
-    body = services.cached_bytes(key, version)
-    if body is None:
-        with force_locale(locale):
-            rows = queries.feed_rows(match(), now=now, enrolments_of=reader.id if reader else None)
-            body = services.feed_bytes(rows, spec)
-        services.keep_bytes(key, version, body)
-    try:
-        changed_at = services.feed_changed_at(key, services.etag_of(body), version=version, now=now)
-        db.session.commit()
-    except (IntegrityError, OperationalError):
-        # Another request recorded the same change at the same moment (or
-        # SQLite is busy): the feed is still right, the record waits for the
-        # next request, and a fresh Last-Modified never causes a wrong 304.
-        db.session.rollback()
-        changed_at = now.replace(microsecond=0)
+    cached = services.cached_feed(key, version)
+    if cached is not None and cached.changed_at is not None:
+        # Built and recorded already by this process: no further statement.
+        body, changed_at = cached.body, cached.changed_at
+    else:
+        if cached is not None:
+            body = cached.body
+        else:
+            with force_locale(locale):
+                rows = queries.feed_rows(match(), now=now, enrolments_of=reader.id if reader else None)
+                body = services.feed_bytes(rows, spec)
+        try:
+            changed_at = services.feed_changed_at(key, services.etag_of(body), version=version, now=now)
+            db.session.commit()
+        except (IntegrityError, OperationalError):
+            # Another request recorded the same change at the same moment (or
+            # SQLite is busy): the feed is still right, the record waits for the
+            # next request, and a fresh Last-Modified never causes a wrong 304.
+            db.session.rollback()
+            services.keep_feed(key, version, body)
+            changed_at = now.replace(microsecond=0)
+        else:
+            services.keep_feed(key, version, body, changed_at)
     response = Response(body, content_type="text/calendar; charset=utf-8")
     response.last_modified = changed_at
     response.headers["Content-Disposition"] = 'inline; filename="agenda.ics"'
