@@ -8,7 +8,8 @@ test client, no network), warms each page, then requests it ``--repeat``
 times and prints, per page: the median wall time of one request, the number of
 SQL statements and the time spent in them (cursor execute + fetch, from the
 engine's events), and the rest (Python: building statements, loading rows,
-rendering). ``--profile`` runs cProfile over the repeats of one page and
+rendering). The feeds are read by token, in full (from the worker's cache once
+built) and with the ETag back (304). ``--profile`` runs cProfile over the repeats of one page and
 prints the functions with the most cumulative and own time.
 """
 
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.generate import BENCH_PASSWORD, BENCH_SECRET_KEY, DOMAIN
+from bench.run import persona
 
 PAGES = {
     "volunteer home": "/{slug}/",
@@ -34,6 +36,13 @@ PAGES = {
     "week agenda": "/{slug}/agenda/week",
     "my agenda": "/me/agenda",
     "floor: /healthz": "/healthz",
+}
+#: Read by token, without a session; "(304)" sends back the ETag of a first full answer.
+FEEDS = {
+    "personal feed (full)": "/feeds/{p.volunteer_token}/me.ics",
+    "personal feed (304)": "/feeds/{p.volunteer_token}/me.ics",
+    "room feed (full)": "/feeds/{p.coordinator_token}/{p.slug}/rooms/{p.room_id}.ics",
+    "room feed (304)": "/feeds/{p.coordinator_token}/{p.slug}/rooms/{p.room_id}.ics",
 }
 
 
@@ -92,12 +101,18 @@ def main(argv: list[str] | None = None) -> int:
         if response.status_code not in (302, 303):
             raise SystemExit(f"sign-in failed for {slug}: {response.status_code}")
         print(f"\n{slug}: page, median ms of one request, SQL statements, SQL ms (median), rest ms, bytes")
-        for name, pattern in PAGES.items():
+        anonymous = app.test_client()
+        who = persona(app, slug)
+        targets = [(name, client, pattern.format(slug=slug), None) for name, pattern in PAGES.items()]
+        for name, pattern in FEEDS.items():
+            path = pattern.format(p=who)
+            etag = anonymous.get(path).headers.get("ETag") if name.endswith("(304)") else None
+            targets.append((name, anonymous, path, {"If-None-Match": etag} if etag else None))
+        for name, user_agent, path, headers in targets:
             if only and name not in only and name != args.profile:
                 continue
-            path = pattern.format(slug=slug)
-            response = client.get(path)  # warm-up (templates compiled, caches filled)
-            if response.status_code != 200:
+            response = user_agent.get(path, headers=headers)  # warm-up (templates compiled, caches filled)
+            if response.status_code not in (200, 304):
                 raise SystemExit(f"{path}: {response.status_code}")
             walls, sqls, counts = [], [], []
             profiler = cProfile.Profile() if name == args.profile else None
@@ -106,15 +121,15 @@ def main(argv: list[str] | None = None) -> int:
                 started = time.perf_counter()
                 if profiler:
                     profiler.enable()
-                response = client.get(path)
+                response = user_agent.get(path, headers=headers)
                 if profiler:
                     profiler.disable()
                 walls.append(time.perf_counter() - started)
                 sqls.append(clock.seconds)
                 counts.append(clock.count)
             wall, sql = statistics.median(walls) * 1000, statistics.median(sqls) * 1000
-            print(f"  {name:16} {wall:7.1f} ms  {max(counts):3d} statements  SQL {sql:6.1f} ms  "
-                  f"rest {wall - sql:6.1f} ms  {len(response.data):7d} bytes")
+            print(f"  {name:20} {wall:7.2f} ms  {max(counts):3d} statements  SQL {sql:6.2f} ms  "
+                  f"rest {wall - sql:6.2f} ms  {len(response.data):7d} bytes  ({response.status_code})")
             if profiler:
                 stats = pstats.Stats(profiler)
                 stats.sort_stats(args.sort).print_stats(args.top)
