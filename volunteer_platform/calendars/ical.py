@@ -25,6 +25,7 @@ CRLF line endings, escaping and line folding are left to the library.
 from __future__ import annotations
 
 import calendar as _calendar
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -135,9 +136,14 @@ def _state(zone: ZoneInfo, moment: datetime) -> tuple[timedelta, bool, str]:
     return local.utcoffset() or timedelta(0), bool(local.dst()), local.tzname() or ""
 
 
-def transitions(zone_name: str, first_year: int, last_year: int) -> list[Transition]:
+@functools.lru_cache(maxsize=64)
+def transitions(zone_name: str, first_year: int, last_year: int) -> tuple[Transition, ...]:
     """The zone's changes of offset (or of DST flag or name) between 1 January
-    of ``first_year`` and 31 December of ``last_year``, to the second."""
+    of ``first_year`` and 31 December of ``last_year``, to the second.
+
+    Kept per process: finding them takes a thousand zone look-ups, once per
+    feed built otherwise (a structure's feeds share their zone and years),
+    and the zone database does not change under a running process."""
     zone = ZoneInfo(zone_name)
     moment = datetime(first_year, 1, 1, tzinfo=UTC)
     end = datetime(last_year + 1, 1, 1, tzinfo=UTC)
@@ -159,7 +165,7 @@ def transitions(zone_name: str, first_year: int, last_year: int) -> list[Transit
             found.append(Transition(high, state[0], after[0], after[1], after[2]))
             state = _state(zone, following)
         moment = following
-    return found
+    return tuple(found)
 
 
 def _format_offset(offset: timedelta) -> str:
