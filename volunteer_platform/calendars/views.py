@@ -18,10 +18,12 @@ and an unknown or revoked token, or a feed they may not see, is a 404::
     /feeds/<token>/<slug>/trainers/<membership_id>.ics   … one trainer's sessions
 
 Responses are ``text/calendar; charset=utf-8`` with ``Referrer-Policy:
-no-referrer``, a strong ETag (the hash of the bytes) and a Last-Modified (when
-those bytes were first sent, see ``models.CalendarFeedState``), and a 304 to a
-conditional request only when the bytes are unchanged. Tokens are masked in
-the server's request logs (``FeedTokenFilter``).
+no-referrer``, a strong ETag (the feed's version: the change stamps of its
+structures and what else its bytes are made from, ``services.feed_version``)
+and a Last-Modified (when those bytes were first sent, see
+``models.CalendarFeedState``); a conditional request gets a 304 while the
+version holds (``_send``). Tokens are masked in the server's request logs
+(``FeedTokenFilter``).
 
 The account page and the agenda pages show the addresses to copy
 (``account_feeds``, ``agenda_feeds`` and ``personal_feeds``, template globals).
